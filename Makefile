@@ -1,0 +1,49 @@
+# plantroom: `make demo` runs everything on embedded defaults; `make test` installs what the
+# tests need (Python packages and Debian servers) and runs lint, types and tests.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+DEBIAN_PACKAGES ?= mosquitto mosquitto-clients
+DEMO_ARGS ?=
+
+.PHONY: demo test lint typecheck pytest venv system-deps bench bench-ingest clean
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.lock
+	$(PIP) install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(VENV)/bin/plantroom demo $(DEMO_ARGS)
+
+system-deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; \
+	fi
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+pytest: venv system-deps
+	$(VENV)/bin/pytest -q -ra -W error::pytest.PytestUnraisableExceptionWarning $(PYTEST_ARGS)
+
+test: system-deps venv lint typecheck pytest
+
+bench: bench-ingest
+
+bench-ingest: venv system-deps
+	$(PY) -m bench.ingest
+
+clean:
+	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,33 @@
+"""What the API needs from the rest of the process, handed to ``create_app`` by the wiring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from core.catalogue import Catalogue, load_catalogue
+from core.clock import Clock, SystemClock
+from core.metrics import METRICS, Metrics
+from core.site import Site
+from storage.records import RecordsDB
+from storage.timeseries import TimeSeriesStore
+
+
+@dataclass
+class ApiContext:
+    site: Site
+    store: TimeSeriesStore
+    records: RecordsDB
+    catalogue: Catalogue = field(default_factory=load_catalogue)
+    clock: Clock = field(default_factory=SystemClock)
+    metrics: Metrics = METRICS
+
+
+def get_context(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[ApiContext, Depends(get_context)]

@@ -1,0 +1,192 @@
+"""Pure decoding of MQTT messages into readings, driven by the site file.
+
+``TopicRouter.decode`` never raises for bad input other than ``PayloadError``: a message is
+either readings (some possibly ``invalid`` with a reason) or a PayloadError saying what was
+wrong, so the collector can keep the good values and dead-letter the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from core.catalogue import Catalogue, SignalSpec, load_catalogue
+from core.readings import Quality, Reading
+from core.site import Equipment, Site
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+# Device timestamps further than this from our clock are not trusted (unset RTC, ms vs s).
+MAX_CLOCK_SKEW_S = 24 * 3600
+
+
+class PayloadError(ValueError):
+    """A message that cannot be turned into readings; the text is the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """What one message said: readings, whether it was a status message, and any problems."""
+
+    equipment: str
+    readings: list[Reading]
+    problems: list[str] = field(default_factory=list)
+    online: bool | None = None  # set for status messages
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    equipment: Equipment
+    mode: str  # "convention", "mapped", "value", "status"
+    signal: str | None = None
+
+
+def parse_timestamp(raw: object, received_at: datetime) -> datetime:
+    """Epoch milliseconds or RFC 3339; must lie within a day of our clock."""
+    if isinstance(raw, bool) or raw is None:
+        raise PayloadError(f"ts: expected epoch ms or RFC 3339, got {raw!r}")
+    if isinstance(raw, int | float):
+        if not math.isfinite(raw):
+            raise PayloadError(f"ts: not finite: {raw!r}")
+        try:
+            ts = datetime.fromtimestamp(raw / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError) as err:
+            raise PayloadError(f"ts: out of range: {raw!r}") from err
+    elif isinstance(raw, str):
+        try:
+            ts = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError as err:
+            raise PayloadError(f"ts: not RFC 3339: {raw!r}") from err
+        if ts.tzinfo is None:
+            raise PayloadError(f"ts: RFC 3339 time needs an offset: {raw!r}")
+    else:
+        raise PayloadError(f"ts: expected epoch ms or RFC 3339, got {type(raw).__name__}")
+    if abs((ts - received_at).total_seconds()) > MAX_CLOCK_SKEW_S:
+        raise PayloadError(f"ts: {ts.isoformat()} is more than a day from the collector's clock")
+    return ts
+
+
+def _dig(document: Any, dotted: str) -> Any:
+    node = document
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(dotted)
+        node = node[part]
+    return node
+
+
+class TopicRouter:
+    """Knows which topic belongs to which machine and how its payload is laid out."""
+
+    def __init__(self, site: Site, catalogue: Catalogue | None = None) -> None:
+        self.site = site
+        self.catalogue = catalogue or load_catalogue()
+        self._routes: dict[str, _Route] = {}
+        for eq in site.equipment:
+            mqtt = eq.source.mqtt
+            if mqtt is None:
+                continue
+            self._routes[site.status_topic(eq)] = _Route(eq, "status")
+            if mqtt.format == "value":
+                for signal, topic in mqtt.topics.items():
+                    self._routes[topic] = _Route(eq, "value", signal)
+            elif mqtt.fields:
+                self._routes[mqtt.topic or site.telemetry_topic(eq)] = _Route(eq, "mapped")
+            else:
+                self._routes[mqtt.topic or site.telemetry_topic(eq)] = _Route(eq, "convention")
+
+    def subscriptions(self) -> list[str]:
+        """Topic filters to subscribe to: the convention tree plus every mapped topic."""
+        convention = f"plantroom/{self.site.site.id}/#"
+        others = sorted(
+            t for t in self._routes if not t.startswith(f"plantroom/{self.site.site.id}/")
+        )
+        return [convention, *others]
+
+    def equipment_for(self, topic: str) -> Equipment | None:
+        route = self._routes.get(topic)
+        return route.equipment if route else None
+
+    def decode(self, topic: str, payload: bytes, received_at: datetime) -> Decoded:
+        route = self._routes.get(topic)
+        if route is None:
+            raise PayloadError("unknown topic: no machine in the site file publishes here")
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            raise PayloadError(f"oversized payload: {len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise PayloadError(f"payload is not UTF-8: {err.reason} at byte {err.start}") from err
+        eq = route.equipment
+        if route.mode == "status":
+            state = text.strip().lower()
+            if state not in ("online", "offline"):
+                raise PayloadError(f"status must be 'online' or 'offline', got {text[:40]!r}")
+            return Decoded(eq.id, [], online=state == "online")
+        signals = self.catalogue.kind(eq.kind).signals
+        if route.mode == "value":
+            assert route.signal is not None
+            raw = _loads(text) if text.strip()[:1] in ("{", "[", '"') else text.strip()
+            return self._values(eq, {route.signal: raw}, signals, received_at, received_at)
+        document = _loads(text)
+        if not isinstance(document, dict):
+            raise PayloadError(f"expected a JSON object, got {type(document).__name__}")
+        if route.mode == "mapped":
+            mqtt = eq.source.mqtt
+            assert mqtt is not None
+            ts = received_at
+            if mqtt.ts_field:
+                try:
+                    ts = parse_timestamp(_dig(document, mqtt.ts_field), received_at)
+                except KeyError:
+                    raise PayloadError(f"missing timestamp field '{mqtt.ts_field}'") from None
+            values: dict[str, Any] = {}
+            for signal, path in mqtt.fields.items():
+                try:
+                    values[signal] = _dig(document, path)
+                except KeyError:
+                    continue  # a device may report a subset of its fields per message
+            if not values:
+                raise PayloadError("none of the mapped fields is present")
+            return self._values(eq, values, signals, ts, received_at)
+        unknown_keys = set(document) - {"ts", "values", "seq"}
+        if unknown_keys:
+            raise PayloadError(f"unknown top-level keys: {', '.join(sorted(unknown_keys))}")
+        convention_values = document.get("values")
+        if not isinstance(convention_values, dict) or not convention_values:
+            raise PayloadError("'values' must be a non-empty JSON object")
+        ts = parse_timestamp(document["ts"], received_at) if "ts" in document else received_at
+        return self._values(eq, convention_values, signals, ts, received_at)
+
+    def _values(
+        self,
+        eq: Equipment,
+        values: dict[str, Any],
+        signals: dict[str, SignalSpec],
+        ts: datetime,
+        received_at: datetime,
+    ) -> Decoded:
+        readings: list[Reading] = []
+        problems: list[str] = []
+        for signal, raw in values.items():
+            spec = signals.get(signal)
+            if spec is None:
+                problems.append(f"unknown signal '{signal}' for kind {eq.kind}")
+                continue
+            try:
+                readings.append(Reading(eq.id, signal, ts, spec.coerce(raw)))
+            except ValueError as err:
+                problems.append(str(err))
+                readings.append(Reading(eq.id, signal, ts, None, Quality.INVALID, str(err)))
+        return Decoded(eq.id, readings, problems)
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise PayloadError(f"bad JSON: {err.msg} at line {err.lineno} column {err.colno}") from err
+    except RecursionError as err:
+        raise PayloadError("bad JSON: nested too deeply") from err

@@ -1,0 +1,163 @@
+"""Where every collector's readings go: one task batches them into the time-series store.
+
+Collectors call ``submit`` (from any thread) with readings and an optional callback that runs
+once they are stored, which is how the MQTT collector acknowledges a message only after its
+readings are durable. A failing store is retried with backoff; nothing is acknowledged, and
+nothing dropped silently, while it is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from core.logs import FailureTracker, event
+from core.metrics import METRICS, Metrics
+from core.readings import Reading
+from storage.records import DeadLetter, RecordsDB
+from storage.timeseries import StoreError, TimeSeriesStore
+
+log = logging.getLogger("plantroom.sink")
+
+OnStored = Callable[[], None]
+
+
+@dataclass(slots=True)
+class _Pending:
+    readings: list[Reading]
+    callbacks: list[OnStored]
+    letters: list[DeadLetter]
+
+
+class ReadingSink:
+    def __init__(
+        self,
+        store: TimeSeriesStore,
+        records: RecordsDB | None = None,
+        metrics: Metrics = METRICS,
+        max_batch: int = 5000,
+        max_pending: int = 200_000,
+    ) -> None:
+        self.store = store
+        self.records = records
+        self.metrics = metrics
+        self.max_batch = max_batch
+        self.max_pending = max_pending
+        self._lock = threading.Lock()
+        self._pending = _Pending([], [], [])
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._failures = FailureTracker(log)
+        self._listeners: list[Callable[[Sequence[Reading]], None]] = []
+
+    def listen(self, listener: Callable[[Sequence[Reading]], None]) -> None:
+        """Call ``listener`` with every batch after it is stored (e.g. the alert engine)."""
+        self._listeners.append(listener)
+
+    def submit(self, readings: Sequence[Reading], on_stored: OnStored | None = None) -> None:
+        """Queue readings for storage. Safe to call from any thread."""
+        with self._lock:
+            was_empty = not (self._pending.readings or self._pending.callbacks)
+            self._pending.readings.extend(readings)
+            if on_stored is not None:
+                self._pending.callbacks.append(on_stored)
+            overflow = len(self._pending.readings) - self.max_pending
+            if overflow > 0:
+                del self._pending.readings[:overflow]
+        if overflow > 0:
+            self.metrics.inc("plantroom_readings_dropped_total", overflow, reason="sink_full")
+            event(log, "dropped oldest readings", logging.ERROR, count=overflow, reason="sink full")
+        if was_empty:
+            self._signal()
+
+    def dead_letter(self, letter: DeadLetter) -> None:
+        with self._lock:
+            self._pending.letters.append(letter)
+        self._signal()
+
+    def _signal(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        # a closing loop refuses the call; run() flushes what is pending on its way out
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._wake.set)
+
+    def _take(self) -> _Pending:
+        with self._lock:
+            taken = self._pending
+            self._pending = _Pending([], [], [])
+        return taken
+
+    def _put_back(self, batch: _Pending) -> None:
+        with self._lock:
+            self._pending.readings[:0] = batch.readings
+            self._pending.callbacks[:0] = batch.callbacks
+            self._pending.letters[:0] = batch.letters
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Write batches until ``stop`` is set, then flush what is left."""
+        self._loop = asyncio.get_running_loop()
+        backoff = 0.2
+        while True:
+            if not self._has_pending():
+                if stop.is_set():
+                    return
+                self._wake.clear()
+                waiter = asyncio.ensure_future(self._wake.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({waiter, stopper}, timeout=1.0, return_when="FIRST_COMPLETED")
+                waiter.cancel()
+                stopper.cancel()
+                continue
+            if await self.flush():
+                backoff = 0.2
+            else:
+                if stop.is_set():
+                    # store still down at shutdown: unacknowledged messages stay at the broker
+                    return
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _has_pending(self) -> bool:
+        with self._lock:
+            p = self._pending
+            return bool(p.readings or p.callbacks or p.letters)
+
+    async def flush(self) -> bool:
+        """Write everything pending now; False if the store refused (the batch is kept)."""
+        batch = self._take()
+        if batch.letters and self.records is not None:
+            try:
+                await asyncio.to_thread(self.records.add_dead_letters, batch.letters)
+                batch.letters = []
+            except StoreError as err:
+                self._failures.failed("records-db", str(err))
+                self._put_back(batch)
+                return False
+        batch.letters = []
+        try:
+            for start in range(0, len(batch.readings), self.max_batch):
+                chunk = batch.readings[start : start + self.max_batch]
+                # on failure the whole batch is retried; writes are idempotent per timestamp
+                await asyncio.to_thread(self.store.write, chunk)
+            self.metrics.inc(
+                "plantroom_readings_stored_total",
+                len(batch.readings),
+                help="Readings written to the time-series store",
+            )
+        except StoreError as err:
+            self._failures.failed("timeseries-store", str(err))
+            self.metrics.inc("plantroom_store_write_errors_total")
+            self._put_back(batch)
+            return False
+        self._failures.recovered("timeseries-store")
+        for callback in batch.callbacks:
+            callback()
+        for listener in self._listeners:
+            listener(batch.readings)
+        return True

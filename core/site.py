@@ -1,0 +1,363 @@
+"""The site file (DESIGN §4): one YAML file describes a property, its buildings and machines.
+
+``load_site`` validates everything once and raises ``SiteError`` listing every problem with
+its path; after that, code works with these typed models and never with raw dicts.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from core.catalogue import Catalogue, load_catalogue
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(raw: object) -> object:
+    """Accept ``30s``, ``5m``, ``2h``, ``250ms`` or a number of seconds."""
+    if isinstance(raw, str):
+        match = _DURATION.match(raw)
+        if match is None:
+            raise ValueError(f"not a duration: {raw!r} (use e.g. 500ms, 30s, 5m, 2h)")
+        return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    if isinstance(raw, bool):
+        raise ValueError("a duration cannot be a boolean")
+    if isinstance(raw, int | float):
+        return timedelta(seconds=raw)
+    return raw
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=64)]
+# A topic segment or host must never smuggle in wildcards, separators or credentials.
+TopicName = Annotated[str, Field(pattern=r"^[^#+\x00]+$", min_length=1, max_length=512)]
+HostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9.\-:\[\]]+$", min_length=1, max_length=253)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- Modbus register maps
+
+
+class Table(StrEnum):
+    COIL = "coil"
+    DISCRETE_INPUT = "discrete_input"
+    HOLDING = "holding"
+    INPUT = "input"
+
+    @property
+    def is_bit_table(self) -> bool:
+        return self in (Table.COIL, Table.DISCRETE_INPUT)
+
+
+class RegisterType(StrEnum):
+    BOOL = "bool"
+    BIT = "bit"  # one bit of a 16-bit register, chosen by ``bit``
+    INT16 = "int16"
+    UINT16 = "uint16"
+    INT32 = "int32"
+    UINT32 = "uint32"
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+
+    @property
+    def register_count(self) -> int:
+        return {"int32": 2, "uint32": 2, "float32": 2, "float64": 4}.get(self.value, 1)
+
+
+class WordOrder(StrEnum):
+    """Byte order of the value as the four letters of a big-endian float32, Telegraf-style."""
+
+    ABCD = "ABCD"  # big-endian words, big-endian bytes
+    DCBA = "DCBA"  # little-endian words, little-endian bytes
+    BADC = "BADC"  # big-endian words, bytes swapped in each word
+    CDAB = "CDAB"  # little-endian words (word swap), big-endian bytes
+
+
+class RegisterSpec(_Model):
+    table: Table
+    address: int = Field(ge=0, le=65535)
+    type: RegisterType = RegisterType.UINT16
+    order: WordOrder = WordOrder.ABCD
+    bit: int | None = Field(default=None, ge=0, le=15)
+    scale: float = 1.0
+    offset: float = 0.0
+
+
+class RegisterMap(_Model):
+    description: str | None = None
+    signals: dict[str, RegisterSpec]
+
+
+# ---------------------------------------------------------------- sources
+
+
+class MqttSource(_Model):
+    topic: TopicName | None = None  # default: the plantroom convention (DESIGN §6)
+    format: Literal["json", "value"] = "json"
+    # signal -> dotted path of the field in a third-party JSON payload
+    fields: dict[str, str] = Field(default_factory=dict)
+    ts_field: str | None = None
+    # format "value": signal -> topic carrying that one value
+    topics: dict[str, TopicName] = Field(default_factory=dict)
+    stale_after: Duration = timedelta(seconds=60)
+
+
+class SerialSettings(_Model):
+    port: Annotated[str, Field(pattern=r"^/dev/[A-Za-z0-9_./-]+$|^COM\d+$")]
+    baudrate: int = Field(default=9600, ge=300, le=921600)
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+    bytesize: Literal[7, 8] = 8
+
+
+class ModbusSource(_Model):
+    framing: Literal["tcp", "rtu_over_tcp", "rtu"] = "tcp"
+    host: HostName | None = None
+    port: int = Field(default=502, ge=1, le=65535)
+    serial: SerialSettings | None = None
+    unit_id: int = Field(default=1, ge=0, le=247)
+    poll_interval: Duration = timedelta(seconds=1)
+    timeout: Duration = timedelta(seconds=1)
+    retries: int = Field(default=1, ge=0, le=10)
+    map: str
+    max_gap: int = Field(default=8, ge=0, le=100)  # registers a coalesced read may skip over
+
+
+class Source(_Model):
+    mqtt: MqttSource | None = None
+    modbus: ModbusSource | None = None
+
+
+class SimulationSpec(_Model):
+    """How the simulator models this machine; ignored by collectors."""
+
+    enabled: bool = True
+    fills: str | None = None  # a pump that fills this tank
+    drains: str | None = None  # a pump that empties this tank (sump, booster)
+    capacity_m3h: float = Field(default=20.0, gt=0)
+    height_m: float = Field(default=3.0, gt=0)
+    area_m2: float = Field(default=10.0, gt=0)
+    demand_m3h: float = Field(default=8.0, ge=0)
+    floors: int = Field(default=18, ge=2, le=200)
+    zones: int = Field(default=8, ge=1, le=1000)
+
+
+class Equipment(_Model):
+    id: Identifier
+    kind: str
+    name: str = Field(min_length=1, max_length=200)
+    building: Identifier
+    role: str | None = None
+    source: Source
+    simulation: SimulationSpec = Field(default_factory=SimulationSpec)
+
+
+class Building(_Model):
+    id: Identifier
+    name: str = Field(min_length=1, max_length=200)
+
+
+class SiteInfo(_Model):
+    id: Identifier
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = "Asia/Shanghai"
+
+
+class Site(_Model):
+    site: SiteInfo
+    buildings: list[Building]
+    equipment: list[Equipment]
+    register_maps: dict[str, RegisterMap] = Field(default_factory=dict)
+    include_maps: list[str] = Field(default_factory=list)
+
+    def machine(self, equipment_id: str) -> Equipment:
+        for eq in self.equipment:
+            if eq.id == equipment_id:
+                return eq
+        raise KeyError(f"unknown equipment {equipment_id!r}")
+
+    def building(self, building_id: str) -> Building:
+        for b in self.buildings:
+            if b.id == building_id:
+                return b
+        raise KeyError(f"unknown building {building_id!r}")
+
+    def telemetry_topic(self, eq: Equipment) -> str:
+        """The plantroom-convention topic for ``eq`` (DESIGN §6)."""
+        return f"plantroom/{self.site.id}/{eq.building}/{eq.kind}/{eq.id}/telemetry"
+
+    def status_topic(self, eq: Equipment) -> str:
+        return f"plantroom/{self.site.id}/{eq.building}/{eq.kind}/{eq.id}/status"
+
+
+class SiteError(Exception):
+    """The site file is wrong; ``errors`` holds one ``path: message`` line per problem."""
+
+    def __init__(self, source: str, errors: list[str]) -> None:
+        self.source = source
+        self.errors = errors
+        super().__init__(f"{source}: {len(errors)} error(s)\n" + "\n".join(errors))
+
+
+def _loc(parts: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(root)"
+
+
+def _check_references(site: Site, catalogue: Catalogue) -> list[str]:
+    """Everything pydantic cannot see alone: ids, kinds, buildings, maps, signal names."""
+    errors: list[str] = []
+    building_ids = {b.id for b in site.buildings}
+    seen_buildings: set[str] = set()
+    for i, b in enumerate(site.buildings):
+        if b.id in seen_buildings:
+            errors.append(f"buildings[{i}].id: duplicate building id '{b.id}'")
+        seen_buildings.add(b.id)
+    seen: set[str] = set()
+    equipment_ids = {eq.id for eq in site.equipment}
+    for i, eq in enumerate(site.equipment):
+        path = f"equipment[{i}]"
+        if eq.id in seen:
+            errors.append(f"{path}.id: duplicate equipment id '{eq.id}'")
+        seen.add(eq.id)
+        if eq.kind not in catalogue.kinds:
+            known = ", ".join(sorted(catalogue.kinds))
+            errors.append(f"{path}.kind: unknown kind '{eq.kind}' (known: {known})")
+            continue
+        if eq.building not in building_ids:
+            errors.append(f"{path}.building: unknown building '{eq.building}'")
+        signals = catalogue.kinds[eq.kind].signals
+        sources = [name for name in ("mqtt", "modbus") if getattr(eq.source, name) is not None]
+        if len(sources) != 1:
+            errors.append(f"{path}.source: give exactly one of mqtt or modbus")
+        if eq.source.mqtt is not None:
+            mqtt = eq.source.mqtt
+            for signal in [*mqtt.fields, *mqtt.topics]:
+                if signal not in signals:
+                    errors.append(f"{path}.source.mqtt: kind {eq.kind} has no signal '{signal}'")
+            if mqtt.format == "value" and not mqtt.topics:
+                errors.append(f"{path}.source.mqtt.topics: format 'value' needs signal topics")
+        if eq.source.modbus is not None:
+            errors += _check_modbus(site, eq, path, signals)
+        for link in ("fills", "drains"):
+            target = getattr(eq.simulation, link)
+            if target is not None and target not in equipment_ids:
+                errors.append(f"{path}.simulation.{link}: unknown equipment '{target}'")
+    return errors
+
+
+def _check_modbus(site: Site, eq: Equipment, path: str, signals: dict[str, Any]) -> list[str]:
+    errors: list[str] = []
+    modbus = eq.source.modbus
+    assert modbus is not None
+    if modbus.framing == "rtu" and modbus.serial is None:
+        errors.append(f"{path}.source.modbus.serial: serial RTU needs port settings")
+    if modbus.framing != "rtu" and modbus.host is None:
+        errors.append(f"{path}.source.modbus.host: {modbus.framing} needs a host")
+    register_map = site.register_maps.get(modbus.map)
+    if register_map is None:
+        errors.append(f"{path}.source.modbus.map: unknown map '{modbus.map}'")
+        return errors
+    for signal in register_map.signals:
+        if signal not in signals:
+            errors.append(
+                f"{path}.source.modbus.map: map '{modbus.map}' has signal '{signal}' "
+                f"that kind {eq.kind} does not have"
+            )
+    return errors
+
+
+def _check_maps(site: Site) -> list[str]:
+    from core.registers import validate_register_map
+
+    errors: list[str] = []
+    for name, register_map in site.register_maps.items():
+        errors += [f"register_maps.{name}.{e}" for e in validate_register_map(register_map)]
+    return errors
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise SiteError(str(path), [f"(file): cannot read: {err.strerror}"]) from err
+    except UnicodeDecodeError as err:
+        raise SiteError(str(path), [f"(file): not UTF-8 text: {err}"]) from err
+    except yaml.YAMLError as err:
+        raise SiteError(str(path), [f"(file): not valid YAML: {err}"]) from err
+
+
+def _merge_included_maps(raw: dict[str, Any], base: Path, source: str) -> None:
+    includes = raw.get("include_maps") or []
+    if not isinstance(includes, list):
+        return  # pydantic reports the type error with its path
+    maps = raw.setdefault("register_maps", {})
+    if not isinstance(maps, dict):
+        return
+    errors: list[str] = []
+    for i, rel in enumerate(includes):
+        where = f"include_maps[{i}]"
+        if not isinstance(rel, str):
+            continue
+        rel_path = Path(rel)
+        if rel_path.is_absolute() or ".." in rel_path.parts:
+            errors.append(f"{where}: must be a path inside the site file's folder, got {rel!r}")
+            continue
+        try:
+            included = _read_yaml(base / rel_path)
+        except SiteError as err:
+            errors += [f"{where} ({rel}): {e}" for e in err.errors]
+            continue
+        if not isinstance(included, dict):
+            errors.append(f"{where} ({rel}): expected a mapping of map name to register map")
+            continue
+        for name, register_map in included.items():
+            if name in maps:
+                errors.append(f"{where} ({rel}): map '{name}' is defined twice")
+            maps[name] = register_map
+    if errors:
+        raise SiteError(source, errors)
+
+
+def parse_site(raw: Any, source: str = "<site>", base: Path | None = None) -> Site:
+    """Validate a decoded site document; raise SiteError with every problem found."""
+    if not isinstance(raw, dict):
+        raise SiteError(source, ["(root): expected a mapping with site, buildings, equipment"])
+    if base is not None:
+        _merge_included_maps(raw, base, source)
+    try:
+        site = Site.model_validate(raw)
+    except ValidationError as err:
+        errors = [f"{_loc(e['loc'])}: {e['msg']}" for e in err.errors()]
+        raise SiteError(source, errors) from None
+    errors = _check_maps(site) + _check_references(site, load_catalogue())
+    try:
+        ZoneInfo(site.site.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        errors.append(f"site.timezone: unknown time zone '{site.site.timezone}'")
+    if errors:
+        raise SiteError(source, errors)
+    return site
+
+
+def load_site(path: str | Path) -> Site:
+    """Load and validate a site file."""
+    path = Path(path)
+    return parse_site(_read_yaml(path), source=str(path), base=path.parent)

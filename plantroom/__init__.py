@@ -1,0 +1,1 @@
+"""The plantroom command line and the wiring of components into processes."""

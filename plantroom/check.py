@@ -1,0 +1,41 @@
+"""``plantroom check SITE``: every error with its path, or a one-screen summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from core.catalogue import load_catalogue
+from core.site import Site, SiteError, load_site
+
+
+def summarise(site: Site) -> str:
+    catalogue = load_catalogue()
+    lines = [f"site {site.site.id}: {site.site.name} ({site.site.timezone})"]
+    for building in site.buildings:
+        machines = [eq for eq in site.equipment if eq.building == building.id]
+        kinds = Counter(eq.kind for eq in machines)
+        kind_text = ", ".join(
+            f"{n} {kind} ({catalogue.kind(kind).name_zh})" for kind, n in sorted(kinds.items())
+        )
+        lines.append(f"  building {building.id} {building.name}: {kind_text or 'no equipment'}")
+        for eq in machines:
+            if eq.source.mqtt is not None:
+                source = f"mqtt {eq.source.mqtt.topic or site.telemetry_topic(eq)}"
+            else:
+                assert eq.source.modbus is not None
+                mb = eq.source.modbus
+                where = mb.serial.port if mb.serial else f"{mb.host}:{mb.port}"
+                source = f"modbus {mb.framing} {where} unit {mb.unit_id} map {mb.map}"
+            lines.append(f"    {eq.id:<24} {eq.kind:<11} {eq.name}  <- {source}")
+    lines.append(f"{len(site.equipment)} machines, {len(site.register_maps)} register maps: OK")
+    return "\n".join(lines)
+
+
+def check(path: Path) -> tuple[int, str]:
+    """Return (exit code, text to print)."""
+    try:
+        site = load_site(path)
+    except SiteError as err:
+        return 1, "\n".join([f"{err.source}: {len(err.errors)} error(s)", *err.errors])
+    return 0, summarise(site)

@@ -1,0 +1,127 @@
+"""Wiring: which components run in which process, built from settings and the site file.
+
+This is the only package that imports collectors, alerts, api and simulators together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from api import ApiContext, create_app
+from collectors.mqtt import MqttCollector, MqttCollectorSettings
+from collectors.sink import ReadingSink
+from core.endpoints import MqttEndpoint
+from core.logs import event
+from core.site import Site, load_site
+from plantroom.broker import EmbeddedBroker, free_port
+from plantroom.settings import Settings
+from simulators.runner import Simulation
+from storage import RecordsDB, TimeSeriesStore, open_timeseries, site_tags
+
+log = logging.getLogger("plantroom")
+
+Task = Callable[[asyncio.Event], Awaitable[None]]
+
+
+@dataclass
+class Components:
+    """What a process runs; each entry of ``tasks`` runs until the shared stop event."""
+
+    site: Site
+    store: TimeSeriesStore
+    records: RecordsDB
+    sink: ReadingSink
+    endpoint: MqttEndpoint
+    tasks: list[Task] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
+
+
+def open_stores(settings: Settings, site: Site) -> tuple[TimeSeriesStore, RecordsDB]:
+    return open_timeseries(settings.tsdb_url, site_tags(site)), RecordsDB(settings.db_url)
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the process's stop event rules shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def api_task(context: ApiContext, host: str, port: int) -> Task:
+    async def serve(stop: asyncio.Event) -> None:
+        config = uvicorn.Config(
+            create_app(context), host=host, port=port, log_level="warning", lifespan="off"
+        )
+        server = _QuietServer(config)
+        serving = asyncio.ensure_future(server.serve())
+        await stop.wait()
+        server.should_exit = True
+        await serving
+
+    return serve
+
+
+async def run_tasks(tasks: list[Task], stop: asyncio.Event, duration: float | None) -> None:
+    """Run every task until SIGINT/SIGTERM, ``duration`` seconds, or one task failing."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    running = [asyncio.ensure_future(task(stop)) for task in tasks]
+    if duration is not None:
+        loop.call_later(duration, stop.set)
+    await asyncio.wait(
+        [*running, asyncio.ensure_future(stop.wait())], return_when="FIRST_COMPLETED"
+    )
+    stop.set()
+    results = await asyncio.gather(*running, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            raise result
+
+
+async def demo(data_dir: Path, port: int | None, duration: float | None, site_path: Path) -> None:
+    """Everything in one process on embedded defaults, with simulators (``plantroom demo``)."""
+    site = load_site(site_path)
+    settings = Settings.from_env(data_dir)
+    broker = EmbeddedBroker()
+    await broker.start()
+    endpoint = MqttEndpoint.parse("embedded").with_port(broker.port)
+    store, records = open_stores(settings, site)
+    sink = ReadingSink(store, records)
+    collector = MqttCollector(
+        site, sink, MqttCollectorSettings(endpoint, client_id="plantroom-demo-collector")
+    )
+    simulation = Simulation(site, endpoint, seed=1)
+    api_port = port or 8080
+    context = ApiContext(site=site, store=store, records=records)
+    stop = asyncio.Event()
+    print(f"plantroom demo: site {site.site.id} ({site.site.name}), {len(site.equipment)} machines")
+    print(f"  data directory: {data_dir.resolve()}")
+    print(f"  MQTT broker:    mqtt://127.0.0.1:{broker.port} (embedded)")
+    print(f"  API:            http://127.0.0.1:{api_port}/api/v1/equipment")
+    print(f"  API docs:       http://127.0.0.1:{api_port}/docs")
+    print("  stop with Ctrl-C" + (f"; stopping by itself after {duration:g}s" if duration else ""))
+    try:
+        await run_tasks(
+            [sink.run, collector.run, simulation.run, api_task(context, "127.0.0.1", api_port)],
+            stop,
+            duration,
+        )
+    finally:
+        await broker.stop()
+        store.close()
+        records.close()
+        event(log, "demo stopped")
+
+
+__all__ = ["Components", "api_task", "demo", "free_port", "open_stores", "run_tasks"]

@@ -1,0 +1,30 @@
+"""Endpoints and secrets come from the environment only (DESIGN §3)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    mqtt_url: str
+    tsdb_url: str
+    db_url: str
+    site_path: Path
+    share_group: str | None
+    client_id: str
+
+    @classmethod
+    def from_env(cls, data_dir: Path = Path("data")) -> Settings:
+        env = os.environ
+        share = env.get("PLANTROOM_MQTT_SHARE_GROUP", "")
+        return cls(
+            mqtt_url=env.get("PLANTROOM_MQTT_URL", "embedded"),
+            tsdb_url=env.get("PLANTROOM_TSDB_URL", f"sqlite:///{data_dir / 'ts.db'}"),
+            db_url=env.get("PLANTROOM_DB_URL", f"sqlite:///{data_dir / 'records.db'}"),
+            site_path=Path(env.get("PLANTROOM_SITE", "examples/site.yaml")),
+            share_group=share or None,
+            client_id=env.get("PLANTROOM_MQTT_CLIENT_ID", "plantroom-collector"),
+        )

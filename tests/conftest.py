@@ -1,0 +1,50 @@
+"""Shared fixtures: real brokers on free ports, the example site, fresh stores."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from core.endpoints import MqttEndpoint
+from core.site import Site, load_site
+from plantroom.broker import EmbeddedBroker
+from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
+from tests.servers.mosquitto import Mosquitto, start_mosquitto
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def site() -> Site:
+    return load_site(ROOT / "examples" / "site.yaml")
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    broker = start_mosquitto(tmp_path / "mosquitto")
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+async def embedded_broker() -> AsyncIterator[MqttEndpoint]:
+    broker = EmbeddedBroker()
+    await broker.start()
+    yield MqttEndpoint.parse("embedded").with_port(broker.port)
+    await broker.stop()
+
+
+@pytest.fixture
+def ts_store(tmp_path: Path, site: Site) -> Iterator[SqliteTimeSeriesStore]:
+    store = SqliteTimeSeriesStore(tmp_path / "ts.db", site_tags(site))
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def records(tmp_path: Path) -> Iterator[RecordsDB]:
+    db = RecordsDB(f"sqlite:///{tmp_path / 'records.db'}")
+    yield db
+    db.close()
