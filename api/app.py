@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from importlib import resources
 
+from fastapi import Depends, FastAPI
+from fastapi.responses import HTMLResponse
+
+from api.auth import require_viewer
 from api.context import ApiContext
 from api.errors import install_error_handlers
-from api.routes import equipment, health
+from api.routes import equipment, health, keys, logbook, stream
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(context: ApiContext) -> FastAPI:
+def create_app(context: ApiContext, *, open_reads: bool = False) -> FastAPI:
+    """The API. ``open_reads`` lets loopback clients read without a key (the demo only)."""
     app = FastAPI(
         title="plantroom",
         description="Plant-room monitoring for the engineering department (工程部).",
         version="0.1.0",
     )
     app.state.context = context
+    app.state.open_reads = open_reads
     install_error_handlers(app)
+    # liveness and metrics stay open for probes and scrapers; everything else needs a reader
     app.include_router(health.router, prefix=API_PREFIX)
-    app.include_router(equipment.router, prefix=API_PREFIX)
+    readers = [Depends(require_viewer)]
+    for router in (equipment.router, logbook.router, stream.router):
+        app.include_router(router, prefix=API_PREFIX, dependencies=readers)
+    app.include_router(keys.router, prefix=API_PREFIX)
+    board = resources.files("api").joinpath("static/board.html").read_text("utf-8")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def alarm_board() -> str:
+        """The monitoring room's alarm board (监控中心报警屏); its data comes from the API."""
+        return board
+
     return app

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from core.catalogue import Catalogue, load_catalogue
 from core.clock import Clock, SystemClock
+from core.events import EventBus
 from core.metrics import METRICS, Metrics
 from core.site import Site
 from storage.records import RecordsDB
@@ -23,6 +24,8 @@ class ApiContext:
     catalogue: Catalogue = field(default_factory=load_catalogue)
     clock: Clock = field(default_factory=SystemClock)
     metrics: Metrics = METRICS
+    events: EventBus = field(default_factory=EventBus)
+    stream_keepalive: float = 15.0  # seconds between keep-alive comments on /stream
 
 
 def get_context(request: Request) -> ApiContext:

@@ -11,9 +11,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
+    def __init__(
+        self, status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         self.status = status
         self.message = message
+        self.headers = headers
         self.extra = extra
 
 
@@ -25,10 +28,16 @@ def bad_request(message: str) -> ApiError:
     return ApiError(422, message)
 
 
+def conflict(message: str, **extra: Any) -> ApiError:
+    return ApiError(409, message, **extra)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, err: ApiError) -> JSONResponse:
-        return JSONResponse({"error": err.message, **err.extra}, status_code=err.status)
+        return JSONResponse(
+            {"error": err.message, **err.extra}, status_code=err.status, headers=err.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, err: RequestValidationError) -> JSONResponse:
@@ -40,4 +49,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, err: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(err.detail)}, status_code=err.status_code)
+        return JSONResponse(
+            {"error": str(err.detail)}, status_code=err.status_code, headers=err.headers
+        )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from storage.api_keys import Role
 
 
 class Health(BaseModel):
@@ -62,3 +65,50 @@ class ReadingsOut(BaseModel):
     every_seconds: float | None
     points: list[Point] | None = None
     buckets: list[BucketOut] | None = None
+
+
+class LogEntryOut(BaseModel):
+    seq: int
+    ts: datetime
+    equipment: str
+    equipment_name: str
+    type: str
+    message: str
+    actor: str
+    data: dict[str, Any]
+    hash: str
+
+
+class LogPage(BaseModel):
+    equipment: str
+    entries: list[LogEntryOut]
+    next_cursor: int | None = Field(
+        None, description="pass as `cursor` for the next page; null on the last page"
+    )
+
+
+class NoteIn(BaseModel):
+    message: str = Field(min_length=1, max_length=4000, description="what the engineer did")
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    checked: int
+    problems: list[str]
+
+
+class KeyIn(BaseModel):
+    role: Role
+    name: str = Field(min_length=1, max_length=128)
+
+
+class KeyOut(BaseModel):
+    id: str
+    name: str
+    role: Role
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="the API key in clear: shown once, store it now")

@@ -23,6 +23,19 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a site file")
     check.add_argument("site", type=Path)
+
+    keys = sub.add_parser("keys", help="API keys (stored hashed; a new key is shown once)")
+    keys.add_argument("--data-dir", type=Path, default=Path("data/demo"))
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key and print it once")
+    create.add_argument("--role", required=True, choices=["viewer", "engineer", "admin"])
+    create.add_argument("--name", default="", help="who or what uses it (default: the role)")
+    keys_sub.add_parser("list", help="list keys (never the keys themselves)")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+
+    verify = sub.add_parser("verify-log", help="check the logbook's hash chain (exit 1: broken)")
+    verify.add_argument("--data-dir", type=Path, default=Path("data/demo"))
     return parser
 
 
@@ -35,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         code, text = check(args.site)
         print(text)
         return code
+    if args.command in ("keys", "verify-log"):
+        code, text = _admin(args)
+        print(text, file=sys.stdout if code == 0 else sys.stderr)
+        return code
     if args.command == "demo":
         from plantroom.processes import demo
 
@@ -44,6 +61,31 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(demo(args.data_dir, args.port, args.duration, args.site))
         return 0
     return 2
+
+
+def _admin(args: argparse.Namespace) -> tuple[int, str]:
+    """``keys`` and ``verify-log`` on the records DB (PLANTROOM_DB_URL, else the data dir's)."""
+    from plantroom import admin
+    from plantroom.settings import Settings
+    from storage import RecordsDB, StoreError
+
+    url = Settings.from_env(args.data_dir).db_url
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = RecordsDB(url)
+    except StoreError as err:
+        return 2, str(err)
+    try:
+        if args.command == "verify-log":
+            return admin.verify_log(db)
+        if args.keys_command == "create":
+            return admin.keys_create(db, args.role, args.name or args.role)
+        if args.keys_command == "list":
+            return admin.keys_list(db)
+        return admin.keys_revoke(db, args.key_id)
+    finally:
+        db.close()
 
 
 if __name__ == "__main__":

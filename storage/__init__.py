@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from urllib.parse import urlparse
 
 from core.site import Site
-from storage import logbook
+from storage import api_keys, logbook
 from storage.records import DeadLetter, RecordsDB
 from storage.sqlite_ts import SqliteTimeSeriesStore
 from storage.timeseries import Bucket, SeriesTags, StoreError, TimeSeriesStore
@@ -42,6 +42,7 @@ __all__ = [
     "SqliteTimeSeriesStore",
     "StoreError",
     "TimeSeriesStore",
+    "api_keys",
     "logbook",
     "open_timeseries",
     "site_tags",

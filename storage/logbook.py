@@ -95,7 +95,8 @@ def append(conn: Connection, entry: LogEntry) -> int:
     conn.execute(
         logbook.insert().values(
             seq=seq,
-            ts=entry.ts,
+            # SQLite keeps no offset: store UTC, as verify and the hash read it back
+            ts=entry.ts.astimezone(UTC),
             equipment=entry.equipment,
             type=entry.type,
             message=entry.message,

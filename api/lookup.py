@@ -1,0 +1,22 @@
+"""Finding what a path names, or a 404 that says what was asked for."""
+
+from __future__ import annotations
+
+from api.context import ApiContext
+from api.errors import not_found
+from core.site import Equipment
+
+
+def machine_or_404(ctx: ApiContext, equipment_id: str) -> Equipment:
+    try:
+        return ctx.site.machine(equipment_id)
+    except KeyError:
+        raise not_found(f"unknown equipment '{equipment_id}'") from None
+
+
+def display_name(ctx: ApiContext, equipment_id: str) -> str:
+    """The machine's human name (Chinese names intact), or its id when the site has none."""
+    try:
+        return ctx.site.machine(equipment_id).name
+    except KeyError:
+        return equipment_id

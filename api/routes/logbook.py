@@ -1,0 +1,132 @@
+"""The equipment logbook (设备运行记录): read, export, add a note, verify the chain."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from api.auth import RequireEngineer
+from api.context import ApiContext, ContextDep
+from api.csvout import CSV_TYPE, csv_response
+from api.errors import bad_request
+from api.lookup import display_name, machine_or_404
+from api.schemas import LogEntryOut, LogPage, NoteIn, VerifyOut
+from api.timeparams import window
+from storage import logbook
+from storage.logbook_query import (
+    LogQuery,
+    StoredEntry,
+    UnknownCursor,
+    read_all,
+    read_entry,
+    read_page,
+)
+
+router = APIRouter(tags=["logbook"])
+
+LogType = Literal["state", "alert", "ticket", "comms", "note"]
+CSV_CAP = 100_000
+CSV_HEADER = (
+    "seq",
+    "time",
+    "time_utc",
+    "equipment",
+    "equipment_name",
+    "type",
+    "message",
+    "actor",
+    "data",
+    "hash",
+)
+
+
+def entry_out(ctx: ApiContext, stored: StoredEntry) -> LogEntryOut:
+    e = stored.entry
+    return LogEntryOut(
+        seq=stored.seq,
+        ts=e.ts,
+        equipment=e.equipment,
+        equipment_name=display_name(ctx, e.equipment),
+        type=e.type,
+        message=e.message,
+        actor=e.actor,
+        data=e.data,
+        hash=stored.hash,
+    )
+
+
+def csv_row(ctx: ApiContext, stored: StoredEntry, tz: ZoneInfo) -> tuple[object, ...]:
+    e = stored.entry
+    return (
+        stored.seq,
+        e.ts.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+        e.ts.isoformat(),
+        e.equipment,
+        display_name(ctx, e.equipment),
+        e.type,
+        e.message,
+        e.actor,
+        json.dumps(e.data, ensure_ascii=False, sort_keys=True) if e.data else "",
+        stored.hash,
+    )
+
+
+@router.get(
+    "/equipment/{equipment_id}/log",
+    response_model=LogPage,
+    responses={200: {"content": {CSV_TYPE: {}}, "description": "JSON page, or CSV export"}},
+)
+def get_log(
+    equipment_id: str,
+    ctx: ContextDep,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    type: Annotated[list[LogType] | None, Query(description="repeat to combine")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[int | None, Query(ge=1, le=2**62, description="next_cursor")] = None,
+    order: Literal["asc", "desc"] = "asc",
+    format: Literal["json", "csv"] = "json",
+) -> LogPage | Response:
+    """The machine's logbook, time-ordered; CSV exports every matching entry (UTF-8, BOM)."""
+    eq = machine_or_404(ctx, equipment_id)
+    lo, hi = window(start, end)
+    query = LogQuery(eq.id, lo, hi, tuple(type or ()), descending=order == "desc")
+    with ctx.records.engine.connect() as conn:
+        if format == "csv":
+            tz = ZoneInfo(ctx.site.site.timezone)
+            rows = [csv_row(ctx, s, tz) for s in read_all(conn, query, CSV_CAP)]
+            return csv_response(f"{eq.id}-logbook.csv", CSV_HEADER, rows)
+        try:
+            page = read_page(conn, query, limit + 1, cursor)
+        except UnknownCursor as err:
+            raise bad_request(f"cursor: {err}") from None
+    more = len(page) > limit
+    entries = [entry_out(ctx, s) for s in page[:limit]]
+    return LogPage(equipment=eq.id, entries=entries, next_cursor=entries[-1].seq if more else None)
+
+
+@router.post("/equipment/{equipment_id}/log", response_model=LogEntryOut, status_code=201)
+def add_note(
+    equipment_id: str, note: NoteIn, ctx: ContextDep, user: RequireEngineer
+) -> LogEntryOut:
+    """An engineer's note in the machine's logbook (e.g. 更换机械密封); it can never be edited."""
+    eq = machine_or_404(ctx, equipment_id)
+    entry = logbook.LogEntry(ctx.clock.now(), eq.id, "note", note.message, user.actor)
+    with ctx.records.engine.begin() as conn:
+        stored = read_entry(conn, logbook.append(conn, entry))
+    out = entry_out(ctx, stored)
+    ctx.events.publish({"type": "log", "entry": out.model_dump(mode="json")})
+    return out
+
+
+@router.get("/logbook/verify", response_model=VerifyOut)
+def verify_logbook(ctx: ContextDep) -> VerifyOut:
+    """Recompute the hash chain: ``ok`` is false when any entry was altered or removed."""
+    with ctx.records.engine.connect() as conn:
+        report = logbook.verify(conn)
+    return VerifyOut(ok=report.ok, checked=report.checked, problems=report.problems)

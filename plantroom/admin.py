@@ -1,0 +1,53 @@
+"""Offline administration of the records DB: API keys and the logbook's hash chain."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from storage import RecordsDB, logbook
+from storage.api_keys import Role, UnknownKey, create_key, list_keys, revoke_key
+
+
+def keys_create(db: RecordsDB, role: str, name: str) -> tuple[int, str]:
+    with db.engine.begin() as conn:
+        key, clear = create_key(conn, Role(role), name, datetime.now(UTC))
+    return 0, (
+        f"created API key {key.id} ({key.name}, role {key.role})\n"
+        f"{clear}\n"
+        "this is the only time the key is shown; store it now "
+        "(send it as 'Authorization: Bearer <key>')"
+    )
+
+
+def keys_list(db: RecordsDB) -> tuple[int, str]:
+    with db.engine.connect() as conn:
+        keys = list_keys(conn)
+    if not keys:
+        return 0, "no API keys (create one with: plantroom keys create --role admin)"
+    lines = [f"{'id':<10}{'role':<10}{'created':<22}{'state':<30}name"]
+    for k in keys:
+        state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
+        lines.append(
+            f"{k.id:<10}{k.role:<10}{k.created_at:%Y-%m-%d %H:%M:%S}   {state:<30}{k.name}"
+        )
+    return 0, "\n".join(lines)
+
+
+def keys_revoke(db: RecordsDB, key_id: str) -> tuple[int, str]:
+    try:
+        with db.engine.begin() as conn:
+            key = revoke_key(conn, key_id, datetime.now(UTC))
+    except UnknownKey as err:
+        return 1, str(err)
+    return 0, f"API key {key.id} ({key.name}) revoked"
+
+
+def verify_log(db: RecordsDB) -> tuple[int, str]:
+    """Exit code 0 when the logbook's chain is intact, 1 when anything was altered or removed."""
+    with db.engine.connect() as conn:
+        report = logbook.verify(conn)
+    if report.ok:
+        return 0, f"logbook intact: {report.checked} entries, hash chain verified"
+    lines = [f"logbook BROKEN: {len(report.problems)} problem(s) in {report.checked} entries"]
+    lines += [f"  {p}" for p in report.problems]
+    return 1, "\n".join(lines)

@@ -1,0 +1,99 @@
+"""Reading the equipment logbook: filtered, time-ordered pages with a stable cursor.
+
+Entries are ordered by ``(ts, seq)``. A page's cursor is the ``seq`` of its last entry; the
+next page starts strictly after that entry's ``(ts, seq)``, so appends between two requests
+never shift or repeat entries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from storage.logbook import LogEntry, logbook
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    seq: int
+    entry: LogEntry
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    equipment: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    types: Sequence[str] = ()
+    descending: bool = False
+
+
+class UnknownCursor(LookupError):
+    """The cursor names no logbook entry."""
+
+
+def read_page(
+    conn: Connection, query: LogQuery, limit: int, after: int | None = None
+) -> list[StoredEntry]:
+    """Up to ``limit`` entries matching ``query``, after the entry with seq ``after``."""
+    stmt = sa.select(logbook)
+    if query.equipment is not None:
+        stmt = stmt.where(logbook.c.equipment == query.equipment)
+    if query.start is not None:
+        stmt = stmt.where(logbook.c.ts >= _utc(query.start))
+    if query.end is not None:
+        stmt = stmt.where(logbook.c.ts < _utc(query.end))
+    if query.types:
+        stmt = stmt.where(logbook.c.type.in_(list(query.types)))
+    if after is not None:
+        mark = conn.execute(sa.select(logbook.c.ts).where(logbook.c.seq == after)).first()
+        if mark is None:
+            raise UnknownCursor(f"cursor {after} names no logbook entry")
+        key = sa.tuple_(logbook.c.ts, logbook.c.seq)
+        position = sa.tuple_(sa.literal(mark.ts, logbook.c.ts.type), sa.literal(after))
+        stmt = stmt.where(key < position if query.descending else key > position)
+    if query.descending:
+        stmt = stmt.order_by(logbook.c.ts.desc(), logbook.c.seq.desc())
+    else:
+        stmt = stmt.order_by(logbook.c.ts, logbook.c.seq)
+    return [_stored(row) for row in conn.execute(stmt.limit(limit))]
+
+
+def read_all(
+    conn: Connection, query: LogQuery, cap: int, page: int = 1000
+) -> Iterator[StoredEntry]:
+    """Every matching entry (at most ``cap``), fetched a page at a time."""
+    after: int | None = None
+    sent = 0
+    while sent < cap:
+        rows = read_page(conn, query, min(page, cap - sent), after)
+        yield from rows
+        sent += len(rows)
+        if len(rows) < min(page, cap - sent + len(rows)):
+            return
+        after = rows[-1].seq
+
+
+def read_entry(conn: Connection, seq: int) -> StoredEntry:
+    row = conn.execute(sa.select(logbook).where(logbook.c.seq == seq)).first()
+    if row is None:
+        raise UnknownCursor(f"no logbook entry {seq}")
+    return _stored(row)
+
+
+def _stored(row: Any) -> StoredEntry:
+    ts: datetime = row.ts if row.ts.tzinfo is not None else row.ts.replace(tzinfo=UTC)
+    entry = LogEntry(ts, row.equipment, row.type, row.message, row.actor, json.loads(row.data))
+    return StoredEntry(int(row.seq), entry, str(row.hash))
+
+
+def _utc(ts: datetime) -> datetime:
+    # the logbook stores UTC; SQLite compares the stored text, so compare in the same zone
+    return ts.astimezone(UTC) if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
