@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 
 from core.catalogue import Catalogue, load_catalogue
 from core.clock import Clock, SystemClock
-from core.events import EventBus
+from core.livebus import EventBus
 from core.metrics import METRICS, Metrics
 from core.site import Site
 from storage.records import RecordsDB
 from storage.timeseries import TimeSeriesStore
+
+
+class Subscription(Protocol):
+    async def get(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+class EventFeed(Protocol):
+    """Where live events come from (the process's event bus); ``subscribe`` on the loop."""
+
+    def subscribe(self) -> Subscription: ...
+
+    def publish(self, event: dict[str, Any]) -> None: ...
 
 
 @dataclass
@@ -24,7 +38,7 @@ class ApiContext:
     catalogue: Catalogue = field(default_factory=load_catalogue)
     clock: Clock = field(default_factory=SystemClock)
     metrics: Metrics = METRICS
-    events: EventBus = field(default_factory=EventBus)
+    events: EventFeed = field(default_factory=EventBus)
     stream_keepalive: float = 15.0  # seconds between keep-alive comments on /stream
 
 

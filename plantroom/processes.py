@@ -15,10 +15,12 @@ from pathlib import Path
 
 import uvicorn
 
+from alerts.statelog import StateRecorder
 from api import ApiContext, create_app
 from collectors.mqtt import MqttCollector, MqttCollectorSettings
 from collectors.sink import ReadingSink
 from core.endpoints import MqttEndpoint
+from core.livebus import EventBus
 from core.logs import event
 from core.site import Site, load_site
 from plantroom.broker import EmbeddedBroker, free_port
@@ -56,11 +58,10 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-def api_task(context: ApiContext, host: str, port: int) -> Task:
+def api_task(context: ApiContext, host: str, port: int, open_reads: bool = False) -> Task:
     async def serve(stop: asyncio.Event) -> None:
-        config = uvicorn.Config(
-            create_app(context), host=host, port=port, log_level="warning", lifespan="off"
-        )
+        app = create_app(context, open_reads=open_reads)
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
         server = _QuietServer(config)
         serving = asyncio.ensure_future(server.serve())
         await stop.wait()
@@ -68,6 +69,16 @@ def api_task(context: ApiContext, host: str, port: int) -> Task:
         await serving
 
     return serve
+
+
+def state_recorder(
+    site: Site, store: TimeSeriesStore, records: RecordsDB, sink: ReadingSink, bus: EventBus
+) -> StateRecorder:
+    """Logbook entries for state changes and comms losses, from every stored batch."""
+    recorder = StateRecorder(site, records, bus.publish)
+    recorder.tracker.prime(store.latest(eq.id for eq in site.equipment).values())
+    sink.listen(recorder.observe)
+    return recorder
 
 
 async def run_tasks(tasks: list[Task], stop: asyncio.Event, duration: float | None) -> None:
@@ -103,7 +114,9 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
     )
     simulation = Simulation(site, endpoint, seed=1)
     api_port = port or 8080
-    context = ApiContext(site=site, store=store, records=records)
+    bus = EventBus()
+    context = ApiContext(site=site, store=store, records=records, events=bus)
+    recorder = state_recorder(site, store, records, sink, bus)
     stop = asyncio.Event()
     print(f"plantroom demo: site {site.site.id} ({site.site.name}), {len(site.equipment)} machines")
     print(f"  data directory: {data_dir.resolve()}")
@@ -113,7 +126,14 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
     print("  stop with Ctrl-C" + (f"; stopping by itself after {duration:g}s" if duration else ""))
     try:
         await run_tasks(
-            [sink.run, collector.run, simulation.run, api_task(context, "127.0.0.1", api_port)],
+            [
+                sink.run,
+                collector.run,
+                simulation.run,
+                recorder.run,
+                # the demo listens on loopback only, so reading without a key is safe there
+                api_task(context, "127.0.0.1", api_port, open_reads=True),
+            ],
             stop,
             duration,
         )
@@ -124,4 +144,12 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
         event(log, "demo stopped")
 
 
-__all__ = ["Components", "api_task", "demo", "free_port", "open_stores", "run_tasks"]
+__all__ = [
+    "Components",
+    "api_task",
+    "demo",
+    "free_port",
+    "open_stores",
+    "run_tasks",
+    "state_recorder",
+]

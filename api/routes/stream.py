@@ -10,35 +10,37 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from api.auth import CurrentUser
-from api.context import ContextDep
-from core.events import Event, Subscription
+from api.context import ContextDep, Subscription
 
 router = APIRouter(tags=["stream"])
 
 
-def sse(event: Event) -> str:
+def sse(number: int, event: dict[str, Any]) -> str:
     """One event in the text/event-stream format; ``data`` is one line of JSON."""
     data = json.dumps(event, ensure_ascii=False, default=str, separators=(",", ":"))
-    return f"id: {event.get('id', '')}\nevent: {event.get('type', 'message')}\ndata: {data}\n\n"
+    return f"id: {number}\nevent: {event.get('type', 'message')}\ndata: {data}\n\n"
 
 
 async def _events(request: Request, sub: Subscription, keepalive: float) -> AsyncIterator[str]:
+    number = 0
     try:
         yield "retry: 1000\n: connected\n\n"
         while True:
             try:
-                event = await asyncio.wait_for(anext(sub), timeout=keepalive)
+                event = await asyncio.wait_for(sub.get(), timeout=keepalive)
             except TimeoutError:
                 if await request.is_disconnected():
                     return
                 yield ": keep-alive\n\n"
                 continue
-            yield sse(event)
+            number += 1
+            yield sse(number, event)
     finally:
         sub.close()
 
@@ -49,7 +51,7 @@ async def _events(request: Request, sub: Subscription, keepalive: float) -> Asyn
     responses={200: {"content": {"text/event-stream": {}}, "description": "events"}},
 )
 async def stream(request: Request, ctx: ContextDep, _user: CurrentUser) -> StreamingResponse:
-    """Live events: ``alert``, ``incident``, ``ticket``, ``log`` (each with an increasing id)."""
+    """Live events: ``alert``, ``incident``, ``ticket``, ``log`` (numbered per connection)."""
     sub = ctx.events.subscribe()
     return StreamingResponse(
         _events(request, sub, ctx.stream_keepalive),

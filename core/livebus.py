@@ -1,5 +1,9 @@
 """An in-process publish/subscribe bus for live events (alerts, incidents, ticket changes).
 
+Interim: the ``alerts`` branch brings ``core/events.py`` with the same interface
+(``EventBus.publish(event)``, ``subscribe() -> Subscription`` with ``get()`` and ``close()``);
+once it is merged this module goes and the wiring uses that one.
+
 Publishers call ``publish`` from any thread (the alert loop, a route running in a worker
 thread); each subscriber is an async iterator on the event loop that subscribed. A slow
 subscriber never blocks a publisher: its queue is bounded, and when it overflows the oldest
@@ -11,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import threading
 from typing import Any
 
@@ -37,12 +40,8 @@ class Subscription:
             self.lost += 1
         self.queue.put_nowait(event)
 
-    def __aiter__(self) -> Subscription:
-        return self
-
-    async def __anext__(self) -> Event:
-        if self.closed:
-            raise StopAsyncIteration
+    async def get(self) -> Event:
+        """The next event; one after a loss carries ``lost``: how many were dropped."""
         event = await self.queue.get()
         if self.lost:
             event = {**event, "lost": self.lost}
@@ -65,7 +64,6 @@ class EventBus:
         self.queue_size = queue_size
         self._subscribers: set[Subscription] = set()
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
 
     @property
     def subscribers(self) -> int:
@@ -73,9 +71,8 @@ class EventBus:
             return len(self._subscribers)
 
     def publish(self, event: Event) -> None:
-        """Deliver ``event`` to every subscriber, adding an increasing ``id``. Any thread."""
+        """Offer ``event`` to every subscriber; never blocks, safe from any thread."""
         with self._lock:
-            stamped = {**event, "id": next(self._ids)}
             targets = list(self._subscribers)
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -83,11 +80,11 @@ class EventBus:
             running = None
         for sub in targets:
             if running is sub.loop:
-                sub.deliver(stamped)
+                sub.deliver(event)
             else:
                 # a closed loop means the subscriber is gone; its close() unsubscribes it
                 with contextlib.suppress(RuntimeError):
-                    sub.loop.call_soon_threadsafe(sub.deliver, stamped)
+                    sub.loop.call_soon_threadsafe(sub.deliver, event)
 
     def subscribe(self) -> Subscription:
         """Start receiving events now; call from the event loop that will consume them."""
