@@ -13,6 +13,8 @@ from core.clock import FakeClock
 from core.readings import Quality, Reading
 from core.site import Site
 from storage import RecordsDB, SqliteTimeSeriesStore
+from storage.api_keys import Role
+from tests.api_support import auth, new_key
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 
@@ -36,7 +38,8 @@ def client(site: Site, ts_store: SqliteTimeSeriesStore, records: RecordsDB) -> I
     ]
     ts_store.write(readings)
     app = create_app(ApiContext(site=site, store=ts_store, records=records, clock=FakeClock(NOW)))
-    with TestClient(app) as test_client:
+    # reads need a viewer key (tests/test_api_auth.py covers the role checks)
+    with TestClient(app, headers=auth(new_key(records, Role.VIEWER))) as test_client:
         yield test_client
 
 
