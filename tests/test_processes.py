@@ -1,4 +1,4 @@
-"""``plantroom collect`` and ``plantroom api`` as separate processes, configured by the environment."""
+"""``plantroom collect`` and ``plantroom api`` as separate processes, set up by the environment."""
 
 from __future__ import annotations
 
