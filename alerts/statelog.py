@@ -26,7 +26,7 @@ from core.logs import FailureTracker
 from core.readings import Quality, Reading
 from core.site import Site
 from storage import RecordsDB, logbook
-from storage.logbook_query import StoredEntry, read_entry
+from storage.logbook_query import StoredEntry, log_event, read_entry
 
 log = logging.getLogger("plantroom.statelog")
 
@@ -169,20 +169,5 @@ class StateRecorder:
         if self.publish is None:
             return
         for s in stored:
-            e = s.entry
-            self.publish(
-                {
-                    "type": "log",
-                    "entry": {
-                        "seq": s.seq,
-                        "ts": e.ts.isoformat(),
-                        "equipment": e.equipment,
-                        "equipment_name": self._names.get(e.equipment, e.equipment),
-                        "type": e.type,
-                        "message": e.message,
-                        "actor": e.actor,
-                        "data": e.data,
-                        "hash": s.hash,
-                    },
-                }
-            )
+            name = self._names.get(s.entry.equipment, s.entry.equipment)
+            self.publish(log_event(s, name))

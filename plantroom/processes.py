@@ -17,6 +17,7 @@ import uvicorn
 
 from alerts.statelog import StateRecorder
 from api import ApiContext, create_app
+from api.feed import LogbookFeed
 from collectors.mqtt import MqttCollector, MqttCollectorSettings
 from collectors.sink import ReadingSink
 from core.endpoints import MqttEndpoint
@@ -134,12 +135,12 @@ async def serve_api(settings: Settings, host: str, port: int) -> None:
     site = load_site(settings.site_path)
     store, records = open_stores(settings, site)
     event(log, "serving api", url=f"http://{host}:{port}/api/v1", site=site.site.id)
+    # the engine and collectors run elsewhere: the live stream follows the logbook instead
+    bus = EventBus()
+    feed = LogbookFeed(records, bus.publish, {eq.id: eq.name for eq in site.equipment})
+    context = ApiContext(site=site, store=store, records=records, events=bus)
     try:
-        await run_tasks(
-            [api_task(ApiContext(site=site, store=store, records=records), host, port)],
-            asyncio.Event(),
-            None,
-        )
+        await run_tasks([feed.run, api_task(context, host, port)], asyncio.Event(), None)
     finally:
         store.close()
         records.close()

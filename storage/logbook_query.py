@@ -81,6 +81,38 @@ def read_all(
         after = rows[-1].seq
 
 
+def read_after(conn: Connection, seq: int, limit: int) -> list[StoredEntry]:
+    """Entries appended after ``seq``, in append order (for followers of the logbook)."""
+    stmt = sa.select(logbook).where(logbook.c.seq > seq).order_by(logbook.c.seq).limit(limit)
+    return [_stored(row) for row in conn.execute(stmt)]
+
+
+def head_seq(conn: Connection) -> int:
+    """The seq of the newest entry, 0 for an empty logbook."""
+    return int(
+        conn.execute(sa.select(sa.func.coalesce(sa.func.max(logbook.c.seq), 0))).scalar_one()
+    )
+
+
+def log_event(stored: StoredEntry, equipment_name: str) -> dict[str, Any]:
+    """A ``log`` event for the live stream; ``entry`` has the API's logbook entry fields."""
+    e = stored.entry
+    return {
+        "type": "log",
+        "entry": {
+            "seq": stored.seq,
+            "ts": e.ts.isoformat(),
+            "equipment": e.equipment,
+            "equipment_name": equipment_name,
+            "type": e.type,
+            "message": e.message,
+            "actor": e.actor,
+            "data": e.data,
+            "hash": stored.hash,
+        },
+    }
+
+
 def read_entry(conn: Connection, seq: int) -> StoredEntry:
     row = conn.execute(sa.select(logbook).where(logbook.c.seq == seq)).first()
     if row is None:

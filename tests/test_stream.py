@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from api import ApiContext
+from api.feed import LogbookFeed
 from core.livebus import EventBus
 from core.site import Site
 from plantroom.processes import api_task
-from storage import RecordsDB, SqliteTimeSeriesStore
+from storage import RecordsDB, SqliteTimeSeriesStore, logbook
 from storage.api_keys import Role
 from tests.api_support import auth, new_key
 from tests.servers.ports import free_port
@@ -76,3 +78,17 @@ async def test_events_keepalives_and_disconnect(
                 pass
         # the client went away: the server drops its subscription
         await _until(lambda: bus.subscribers == 0)
+
+
+def test_logbook_feed_announces_entries_written_by_other_processes(records: RecordsDB) -> None:
+    published: list[dict[str, object]] = []
+    feed = LogbookFeed(records, published.append, {"tank-fire": "消防水池"})
+    with records.engine.begin() as conn:
+        logbook.append(conn, logbook.LogEntry(datetime.now(UTC), "tank-fire", "state", "低液位"))
+    assert feed.poll() == []  # the first poll only finds where the logbook ends
+    with records.engine.begin() as conn:
+        for message in ("低液位恢复", "进水阀关闭"):
+            logbook.append(conn, logbook.LogEntry(datetime.now(UTC), "tank-fire", "state", message))
+    fresh = feed.poll()
+    assert [s.entry.message for s in fresh] == ["低液位恢复", "进水阀关闭"]
+    assert feed.poll() == []

@@ -22,6 +22,7 @@ from storage.logbook_query import (
     LogQuery,
     StoredEntry,
     UnknownCursor,
+    log_event,
     read_all,
     read_entry,
     read_page,
@@ -119,9 +120,8 @@ def add_note(
     entry = logbook.LogEntry(ctx.clock.now(), eq.id, "note", note.message, user.actor)
     with ctx.records.engine.begin() as conn:
         stored = read_entry(conn, logbook.append(conn, entry))
-    out = entry_out(ctx, stored)
-    ctx.events.publish({"type": "log", "entry": out.model_dump(mode="json")})
-    return out
+    ctx.events.publish(log_event(stored, eq.name))
+    return entry_out(ctx, stored)
 
 
 @router.get("/logbook/verify", response_model=VerifyOut)
