@@ -252,7 +252,10 @@ def open_or_reopen(
     )
     if recent is not None and within(recent["closed_at"], now, config.reopen_window):
         return _reopen(conn, recent, rule, config, now, "故障在复发窗口内再次出现，工单重开")
-    due = due_times(now, config.deadlines_for(rule.ticket))
+    # deadlines run from when the fault began (a trapped passenger's 5 minutes start when
+    # the lift stopped, not when the 30 s confirmation ended)
+    start = s.pending_since or now
+    due = due_times(start, config.deadlines_for(rule.ticket))
     ticket_id = conn.execute(
         tickets.insert().values(
             fingerprint=s.fingerprint,
@@ -265,7 +268,7 @@ def open_or_reopen(
             fault_active=True,
             opened_at=now,
             cycle=1,
-            cycle_start=now,
+            cycle_start=start,
             respond_by=due.respond_by,
             on_site_by=due.on_site_by,
             resolve_by=due.resolve_by,
