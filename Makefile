@@ -3,10 +3,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-DEBIAN_PACKAGES ?= mosquitto mosquitto-clients chromium
+DEBIAN_PACKAGES ?= mosquitto mosquitto-clients postgresql chromium
 DEMO_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest venv system-deps bench bench-ingest clean
+.PHONY: demo test lint typecheck pytest venv system-deps bench bench-ingest clean bench-alerts
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -40,10 +40,13 @@ pytest: venv system-deps
 
 test: system-deps venv lint typecheck pytest
 
-bench: bench-ingest
+bench: bench-ingest bench-alerts
 
 bench-ingest: venv system-deps
 	$(PY) -m bench.ingest
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
+
+bench-alerts: venv system-deps
+	$(PY) -m bench.alerts

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from core.catalogue import Catalogue, load_catalogue
 from core.clock import Clock, SystemClock
-from core.livebus import EventBus
+from core.events import EventBus
 from core.metrics import METRICS, Metrics
 from core.site import Site
 from storage.records import RecordsDB

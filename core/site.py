@@ -6,7 +6,6 @@ its path; after that, code works with these typed models and never with raw dict
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -14,29 +13,13 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.catalogue import Catalogue, load_catalogue
+from core.durations import Duration
+from core.durations import parse_duration as parse_duration  # re-exported
+from core.rules import AlertsConfig, RuleError, RuleOverride, effective_rules
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(raw: object) -> object:
-    """Accept ``30s``, ``5m``, ``2h``, ``250ms`` or a number of seconds."""
-    if isinstance(raw, str):
-        match = _DURATION.match(raw)
-        if match is None:
-            raise ValueError(f"not a duration: {raw!r} (use e.g. 500ms, 30s, 5m, 2h)")
-        return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-    if isinstance(raw, bool):
-        raise ValueError("a duration cannot be a boolean")
-    if isinstance(raw, int | float):
-        return timedelta(seconds=raw)
-    return raw
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=64)]
 # A topic segment or host must never smuggle in wildcards, separators or credentials.
 TopicName = Annotated[str, Field(pattern=r"^[^#+\x00]+$", min_length=1, max_length=512)]
@@ -162,6 +145,7 @@ class Equipment(_Model):
     role: str | None = None
     source: Source
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
+    rules: dict[str, RuleOverride] = Field(default_factory=dict)  # alert rule overrides
 
 
 class Building(_Model):
@@ -181,6 +165,7 @@ class Site(_Model):
     equipment: list[Equipment]
     register_maps: dict[str, RegisterMap] = Field(default_factory=dict)
     include_maps: list[str] = Field(default_factory=list)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     def machine(self, equipment_id: str) -> Equipment:
         for eq in self.equipment:
@@ -284,6 +269,24 @@ def _check_modbus(site: Site, eq: Equipment, path: str, signals: dict[str, Any])
     return errors
 
 
+def _check_alerts(site: Site, catalogue: Catalogue) -> list[str]:
+    errors: list[str] = []
+    for i, eq in enumerate(site.equipment):
+        if eq.kind not in catalogue.kinds:
+            continue
+        signals = set(catalogue.kinds[eq.kind].signals)
+        try:
+            effective_rules(eq.kind, eq.role, site.alerts.rules, eq.rules, signals)
+        except RuleError as err:
+            errors += [f"equipment[{i}] ({eq.id}) alert {e}" for e in err.errors]
+    ids = {eq.id for eq in site.equipment}
+    for i, window in enumerate(site.alerts.maintenance):
+        for eq_id in window.equipment or []:
+            if eq_id not in ids:
+                errors.append(f"alerts.maintenance[{i}].equipment: unknown equipment '{eq_id}'")
+    return sorted(set(errors), key=errors.index)
+
+
 def _check_maps(site: Site) -> list[str]:
     from core.registers import validate_register_map
 
@@ -348,6 +351,7 @@ def parse_site(raw: Any, source: str = "<site>", base: Path | None = None) -> Si
         errors = [f"{_loc(e['loc'])}: {e['msg']}" for e in err.errors()]
         raise SiteError(source, errors) from None
     errors = _check_maps(site) + _check_references(site, load_catalogue())
+    errors += _check_alerts(site, load_catalogue())
     try:
         ZoneInfo(site.site.timezone)
     except (ZoneInfoNotFoundError, ValueError):

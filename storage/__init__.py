@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from urllib.parse import urlparse
 
 from core.site import Site
-from storage import api_keys, logbook
+from storage import api_keys, logbook, tickets
 from storage.records import DeadLetter, RecordsDB
 from storage.sqlite_ts import SqliteTimeSeriesStore
 from storage.timeseries import Bucket, SeriesTags, StoreError, TimeSeriesStore
@@ -46,4 +46,5 @@ __all__ = [
     "logbook",
     "open_timeseries",
     "site_tags",
+    "tickets",
 ]

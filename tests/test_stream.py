@@ -12,7 +12,7 @@ import pytest
 
 from api import ApiContext
 from api.feed import LogbookFeed
-from core.livebus import EventBus
+from core.events import EventBus, Subscription
 from core.site import Site
 from plantroom.processes import api_task
 from storage import RecordsDB, SqliteTimeSeriesStore, logbook
@@ -28,11 +28,31 @@ async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.02)
 
 
+class CountingBus(EventBus):
+    """The real bus, counting open subscriptions so the test sees a disconnect land."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.subscribers = 0
+
+    def subscribe(self) -> Subscription:
+        sub = super().subscribe()
+        self.subscribers += 1
+        close = sub.close
+
+        def closing() -> None:
+            self.subscribers -= 1
+            close()
+
+        sub.close = closing  # type: ignore[method-assign]
+        return sub
+
+
 @pytest.fixture
 async def served(
     site: Site, ts_store: SqliteTimeSeriesStore, records: RecordsDB
-) -> AsyncIterator[tuple[str, EventBus, dict[str, str]]]:
-    bus = EventBus()
+) -> AsyncIterator[tuple[str, CountingBus, dict[str, str]]]:
+    bus = CountingBus()
     context = ApiContext(site, ts_store, records, events=bus, stream_keepalive=0.2)
     port = free_port()
     stop = asyncio.Event()
