@@ -10,7 +10,18 @@ from fastapi.responses import HTMLResponse
 from api.auth import require_viewer
 from api.context import ApiContext
 from api.errors import install_error_handlers
-from api.routes import equipment, health, keys, logbook, reports, stream
+from api.routes import (
+    alerts,
+    board,
+    equipment,
+    health,
+    keys,
+    kpis,
+    logbook,
+    reports,
+    stream,
+    tickets,
+)
 
 API_PREFIX = "/api/v1"
 
@@ -28,14 +39,23 @@ def create_app(context: ApiContext, *, open_reads: bool = False) -> FastAPI:
     # liveness and metrics stay open for probes and scrapers; everything else needs a reader
     app.include_router(health.router, prefix=API_PREFIX)
     readers = [Depends(require_viewer)]
-    for router in (equipment.router, logbook.router, reports.router, stream.router):
+    for router in (
+        equipment.router,
+        logbook.router,
+        alerts.router,
+        tickets.router,
+        reports.router,
+        kpis.router,
+        board.router,
+        stream.router,
+    ):
         app.include_router(router, prefix=API_PREFIX, dependencies=readers)
     app.include_router(keys.router, prefix=API_PREFIX)
-    board = resources.files("api").joinpath("static/board.html").read_text("utf-8")
+    board_html = resources.files("api").joinpath("static/board.html").read_text("utf-8")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def alarm_board() -> str:
         """The monitoring room's alarm board (监控中心报警屏); its data comes from the API."""
-        return board
+        return board_html
 
     return app

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+        self, status: int, message: str, /, headers: dict[str, str] | None = None, **extra: Any
     ) -> None:
         self.status = status
         self.message = message

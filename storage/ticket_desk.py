@@ -1,0 +1,130 @@
+"""What people do outside the alert engine: report a repair by phone, acknowledge an alarm.
+
+Both go through the same tables, events, logbook and notifications as the engine's tickets
+(``storage.tickets``), so a manual ticket has the same lifecycle, deadlines and history.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from core.tickets import Due, TicketStatus
+from storage import logbook
+from storage.tickets import Notice, add_event, alerts, tickets
+
+MANUAL_RULE = "manual"
+
+
+def open_manual_ticket(
+    conn: Connection,
+    equipment: str,
+    ticket_class: str,
+    title: str,
+    severity: str,
+    due: Due,
+    actor: str,
+    now: datetime,
+    description: str | None = None,
+) -> tuple[RowMapping, Notice]:
+    """A ticket reported by a person (phone, front desk), open from ``now``."""
+    ticket_id = conn.execute(
+        tickets.insert().values(
+            # its own identity: a manual report never merges with an alert's ticket
+            fingerprint=f"{MANUAL_RULE}:{uuid.uuid4().hex}",
+            rule_id=MANUAL_RULE,
+            equipment=equipment,
+            ticket_class=ticket_class,
+            title=title,
+            severity=severity,
+            status=TicketStatus.OPEN.value,
+            fault_active=True,
+            opened_at=now,
+            cycle=1,
+            cycle_start=now,
+            respond_by=due.respond_by,
+            on_site_by=due.on_site_by,
+            resolve_by=due.resolve_by,
+            escalation_level=0,
+            version=1,
+        )
+    ).inserted_primary_key
+    assert ticket_id is not None
+    row = conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id[0])).mappings().one()
+    data = {"source": "manual", **({"description": description} if description else {})}
+    notice = add_event(conn, row, "opened", now, f"{title}（人工登记）", actor=actor, data=data)
+    assert notice is not None
+    return row, notice
+
+
+def ack_value(episode: int, actor: str) -> str:
+    """What ``alerts.acked_by`` holds: the episode acknowledged and who did it.
+
+    The engine keeps the row across episodes, so the episode tells whether an ack is about
+    the fault showing now or an earlier one."""
+    return f"{episode}|{actor}"[:128]
+
+
+def acked_by(row: RowMapping) -> str | None:
+    """Who acknowledged the alert's current episode, or None."""
+    value = row["acked_by"]
+    if not value:
+        return None
+    episode, _, actor = str(value).partition("|")
+    return actor if episode == str(row["episode"]) else None
+
+
+def ack_alert(
+    conn: Connection, fingerprint: str, actor: str, now: datetime
+) -> tuple[RowMapping, Notice] | None:
+    """Acknowledge the alert's current episode (the alarm was seen); None if no such alert.
+
+    Leaves ``version`` alone: an ack is not a state change the engine has to re-read."""
+    row = conn.execute(sa.select(alerts).where(alerts.c.fingerprint == fingerprint)).mappings()
+    alert = row.first()
+    if alert is None:
+        return None
+    if acked_by(alert) is None:
+        conn.execute(
+            alerts.update()
+            .where(alerts.c.fingerprint == fingerprint)
+            .values(acked_by=ack_value(int(alert["episode"]), actor))
+        )
+        logbook.append(
+            conn,
+            logbook.LogEntry(
+                now,
+                str(alert["subject"])[:64],
+                "alert",
+                f"{alert['title']}: 告警已确认",
+                actor,
+                {
+                    "rule_id": alert["rule_id"],
+                    "change": "acknowledged",
+                    "episode": alert["episode"],
+                },
+            ),
+        )
+    fresh = conn.execute(sa.select(alerts).where(alerts.c.fingerprint == fingerprint)).mappings()
+    updated = fresh.one()
+    notice = Notice(
+        "alert",
+        {
+            "event": "acknowledged",
+            "fingerprint": fingerprint,
+            "rule_id": updated["rule_id"],
+            "equipment": updated["subject"],
+            "title": updated["title"],
+            "status": updated["status"],
+            "episode": updated["episode"],
+            "actor": actor,
+            "at": now.isoformat(),
+        },
+    )
+    return updated, notice
+
+
+__all__ = ["MANUAL_RULE", "ack_alert", "acked_by", "open_manual_ticket"]

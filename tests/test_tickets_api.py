@@ -1,0 +1,177 @@
+"""Alerts and tickets through the API, on tickets the real alert engine opened (SQLite and a
+real PostgreSQL): filters, detail with history and alerts, manual tickets, transitions and
+their 409s, alarm acknowledgement, the board snapshot, and the live events they publish."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api import ApiContext
+from core.events import EventBus
+from storage.api_keys import Role
+from tests.alerts.rig import Rig
+from tests.api_support import auth, client_for, new_key
+from tests.servers.postgres import Postgres
+
+
+class RecordingBus(EventBus):
+    def __init__(self) -> None:
+        super().__init__()
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.published.append(event)
+        super().publish(event)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'records.db'}"
+    else:
+        server: Postgres = request.getfixturevalue("postgres")
+        url = server.create_database()
+    r = Rig(tmp_path, url)
+    r.tick()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def bus() -> RecordingBus:
+    return RecordingBus()
+
+
+@pytest.fixture
+def client(rig: Rig, bus: RecordingBus) -> httpx.AsyncClient:
+    context = ApiContext(rig.site, rig.store, rig.records, clock=rig.clock, events=bus)
+    return client_for(context)
+
+
+async def test_engine_ticket_lifecycle_through_the_api(
+    rig: Rig, bus: RecordingBus, client: httpx.AsyncClient
+) -> None:
+    viewer = auth(new_key(rig.records, Role.VIEWER))
+    engineer = auth(new_key(rig.records, Role.ENGINEER, "王工"))
+    rig.set("pump-1", fault=1, running=0)
+    rig.tick()  # the pump trips: pump_trip fires, an urgent ticket opens
+    async with client:
+        alarms = (await client.get("/api/v1/alerts", headers=viewer)).json()
+        trip = next(a for a in alarms if a["equipment"] == "pump-1")
+        assert (trip["rule_id"], trip["status"], trip["equipment_name"]) == (
+            "pump_trip",
+            "firing",
+            "生活泵1号",
+        )
+        page = (await client.get("/api/v1/tickets", params={"live": True}, headers=viewer)).json()
+        ticket = next(t for t in page["tickets"] if t["equipment"] == "pump-1")
+        tid = ticket["id"]
+        assert ticket["ticket_class"] == "urgent" and ticket["status"] == "open"
+        assert ticket["deadline"]["kind"] == "respond" and not ticket["overdue"]
+        assert ticket["allowed"] == ["ack", "on_site", "resolve", "cancel"]
+
+        # the role checks, then a transition that is not allowed now
+        path = f"/api/v1/tickets/{tid}"
+        assert (await client.post(f"{path}/ack")).status_code == 401
+        assert (await client.post(f"{path}/ack", headers=viewer)).status_code == 403
+        refused = await client.post(f"{path}/close", headers=engineer)
+        assert refused.status_code == 409
+        assert refused.json()["allowed"] == ["ack", "on_site", "resolve", "cancel"]
+        assert "cannot close" in refused.json()["error"]
+        assert (await client.post(f"{path}/fly", headers=engineer)).status_code == 404
+        assert (
+            await client.post("/api/v1/tickets/999999/ack", headers=engineer)
+        ).status_code == 404
+
+        rig.clock.advance(240)
+        acked = await client.post(f"{path}/ack", json={"comment": "已派人"}, headers=engineer)
+        assert acked.status_code == 200
+        assert acked.json()["status"] == "acknowledged"
+        assert acked.json()["deadline"]["kind"] == "on_site"
+        assert (
+            bus.published[-1]["type"] == "ticket" and bus.published[-1]["status"] == "acknowledged"
+        )
+        rig.clock.advance(600)
+        assert (await client.post(f"{path}/on_site", headers=engineer)).status_code == 200
+
+        detail = (await client.get(path, headers=viewer)).json()
+        assert [e["type"] for e in detail["events"]] == ["opened", "ack", "on_site"]
+        ack_event = detail["events"][1]
+        assert ack_event["actor"].startswith("王工") and ack_event["message"] == "已派人"
+        assert (ack_event["from_status"], ack_event["to_status"]) == ("open", "acknowledged")
+        assert [a["rule_id"] for a in detail["alerts"]] == ["pump_trip"]
+
+        # the monitoring room acknowledges the alarm itself
+        alarm = await client.post(f"/api/v1/alerts/{trip['id']}/ack", headers=engineer)
+        assert alarm.json()["acknowledged_by"].startswith("王工")
+        assert (await client.post("/api/v1/alerts/nope/ack", headers=engineer)).status_code == 404
+
+        log = (await client.get("/api/v1/equipment/pump-1/log", headers=viewer)).json()
+        messages = [e["message"] for e in log["entries"]]
+        assert any("告警已确认" in m for m in messages) and any("ack" in m for m in messages)
+
+
+async def test_manual_tickets_filters_and_overdue(
+    rig: Rig, bus: RecordingBus, client: httpx.AsyncClient
+) -> None:
+    viewer = auth(new_key(rig.records, Role.VIEWER))
+    engineer = auth(new_key(rig.records, Role.ENGINEER, "前台"))
+    async with client:
+        body = {"equipment": "lift-1", "ticket_class": "general", "title": "电梯异响"}
+        assert (await client.post("/api/v1/tickets", json=body, headers=viewer)).status_code == 403
+        made = await client.post("/api/v1/tickets", json=body, headers=engineer)
+        assert made.status_code == 201
+        ticket = made.json()
+        assert ticket["manual"] is True and ticket["equipment_name"] == "1号客梯"
+        respond_by = datetime.fromisoformat(ticket["respond_by"])
+        assert respond_by == rig.clock.now() + timedelta(minutes=30)  # general repair
+        assert bus.published[-1]["type"] == "ticket" and bus.published[-1]["event"] == "opened"
+        unknown = {**body, "equipment": "lift-9"}
+        assert (
+            await client.post("/api/v1/tickets", json=unknown, headers=engineer)
+        ).status_code == 404
+
+        async def ids(**params: Any) -> list[int]:
+            page = (await client.get("/api/v1/tickets", params=params, headers=viewer)).json()
+            return [t["id"] for t in page["tickets"]]
+
+        tid = ticket["id"]
+        assert tid in await ids(equipment="lift-1")
+        assert tid in await ids(building="b1", **{"class": "general"}, status="open")
+        assert tid not in await ids(equipment="pump-1")
+        assert tid not in await ids(building="b9")
+        assert tid not in await ids(overdue=True)
+        rig.clock.advance(31 * 60)  # nobody responded within 30 minutes
+        assert tid in await ids(overdue=True)
+        assert (
+            await client.get("/api/v1/tickets", params={"status": "lost"}, headers=viewer)
+        ).status_code == 422
+
+        cancel = f"/api/v1/tickets/{tid}/cancel"
+        assert (await client.post(cancel, headers=engineer)).status_code == 422
+        done = await client.post(cancel, json={"comment": "误报，住户已确认正常"}, headers=engineer)
+        assert done.json()["status"] == "cancelled" and done.json()["allowed"] == []
+        again = await client.post(cancel, json={"comment": "x"}, headers=engineer)
+        assert again.status_code == 409 and again.json()["allowed"] == []
+
+
+async def test_board_snapshot_shows_fire_alarms_alarms_and_tickets(
+    rig: Rig, client: httpx.AsyncClient
+) -> None:
+    viewer = auth(new_key(rig.records, Role.VIEWER))
+    rig.set("panel-1", fire_alarm=1)
+    rig.set("pump-1", fault=1, running=0)
+    rig.tick()
+    async with client:
+        board = (await client.get("/api/v1/board", headers=viewer)).json()
+    assert [(i["equipment"], i["title"]) for i in board["incidents"]] == [("panel-1", "火警")]
+    assert board["incidents"][0]["equipment_name"] == "消防主机"
+    assert {a["rule_id"] for a in board["alarms"]} >= {"fire_alarm", "pump_trip"}
+    assert [t["equipment"] for t in board["tickets"]] == ["pump-1"]  # a fire is no repair ticket
+    assert board["site_name"] == "测试小区"
