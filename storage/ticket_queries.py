@@ -83,3 +83,14 @@ def tickets_since(conn: Connection, since: datetime) -> list[RowMapping]:
         sa.or_(tickets.c.opened_at >= since, tickets.c.status.not_in(_FINAL))
     )
     return list(conn.execute(query.order_by(tickets.c.id)).mappings())
+
+
+def tickets_touching(conn: Connection, start: datetime, end: datetime) -> list[RowMapping]:
+    """Tickets opened or closed within [start, end) (for the daily report)."""
+    query = sa.select(tickets).where(
+        sa.or_(
+            sa.and_(tickets.c.opened_at >= start, tickets.c.opened_at < end),
+            sa.and_(tickets.c.closed_at >= start, tickets.c.closed_at < end),
+        )
+    )
+    return list(conn.execute(query.order_by(tickets.c.id)).mappings())

@@ -13,8 +13,11 @@ from api import ApiContext
 from core.clock import FakeClock
 from core.readings import Quality, Reading
 from core.site import Site
+from core.tickets import Due
 from storage import RecordsDB, SqliteTimeSeriesStore
 from storage.api_keys import Role
+from storage.ticket_desk import open_manual_ticket
+from storage.tickets import transition
 from tests.api_support import auth, client_for, new_key
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -58,9 +61,33 @@ def _scripted_day(store: SqliteTimeSeriesStore) -> None:
     store.write(readings)
 
 
+def _scripted_tickets(records: RecordsDB) -> None:
+    """pump-domestic-1: one ticket opened the day before and closed on the day, one opened
+    and closed on the day, one opened on the day and still open: 2 opened, 2 closed.
+    tank-domestic: one opened the next day: none."""
+    due = Due(None, None, None)
+
+    def open_at(equipment: str, at: datetime) -> int:
+        with records.engine.begin() as conn:
+            row, _ = open_manual_ticket(
+                conn, equipment, "general", "报修", "major", due, "前台", at
+            )
+        return int(row["id"])
+
+    def close_at(ticket_id: int, at: datetime) -> None:
+        for action in ("resolve", "close"):
+            transition(records.engine, ticket_id, action, "张工", at.astimezone(UTC))
+
+    close_at(open_at("pump-domestic-1", _local(-2)), _local(9))
+    close_at(open_at("pump-domestic-1", _local(10)), _local(15))
+    open_at("pump-domestic-1", _local(23, 59))
+    open_at("tank-domestic", _local(24))
+
+
 @pytest.fixture
 def context(site: Site, ts_store: SqliteTimeSeriesStore, records: RecordsDB) -> ApiContext:
     _scripted_day(ts_store)
+    _scripted_tickets(records)
     clock = FakeClock(datetime(2026, 3, 3, 2, 0, tzinfo=UTC))  # 10:00 on 3 March, local
     return ApiContext(site=site, store=ts_store, records=records, clock=clock)
 
@@ -90,10 +117,12 @@ async def test_daily_report_by_hand(context: ApiContext, records: RecordsDB) -> 
     assert pressure["mean"] == pytest.approx((running * 0.5 + (good - running) * 0.4) / good)
     assert pressure["unit"] == "MPa" and pressure["name_zh"] == "出口压力"
     assert pump["signals"]["current_a"]["max"] == pytest.approx(30.0)
+    assert (pump["tickets_opened"], pump["tickets_closed"]) == (2, 2)
 
     tank = lines["tank-domestic"]
     assert tank["run_hours"] is None and tank["starts"] is None and tank["faults"] is None
     assert tank["availability"] == pytest.approx(1.0)
+    assert (tank["tickets_opened"], tank["tickets_closed"]) == (0, 0)
     level = tank["signals"]["level_m"]
     assert (level["min"], level["max"]) == (pytest.approx(0.8), pytest.approx(2.5))
     assert level["mean"] == pytest.approx((8638 * 1.5 + 0.8 + 2.5) / 8640)
@@ -120,6 +149,7 @@ async def test_daily_report_csv(context: ApiContext, records: RecordsDB) -> None
     assert pump["availability_pct"] == "94.79"
     assert pump["outlet_pressure_mpa_max"] == "0.5"
     assert pump["level_m_min"] == ""
+    assert (pump["tickets_opened"], pump["tickets_closed"]) == ("2", "2")
     assert len(rows) == 7
 
 

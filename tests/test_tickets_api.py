@@ -175,3 +175,81 @@ async def test_board_snapshot_shows_fire_alarms_alarms_and_tickets(
     assert {a["rule_id"] for a in board["alarms"]} >= {"fire_alarm", "pump_trip"}
     assert [t["equipment"] for t in board["tickets"]] == ["pump-1"]  # a fire is no repair ticket
     assert board["site_name"] == "测试小区"
+
+
+async def test_kpis_on_a_scripted_scenario(rig: Rig, client: httpx.AsyncClient) -> None:
+    """Worked by hand: two tickets count (one cancelled does not).
+    A, the pump trip (urgent: respond 10 min, on site 30 min): ack at +4 min, on site at
+      +20 min, resolved at +60 min, called back the next morning: all on time; repair 1 h.
+    B, a phoned-in lift noise (general: respond 30 min, on site 24 h): ack at +40 min (late),
+      on site at +2 h, resolved at +3 h, never called back; repair 3 h.
+    Timeliness 3/4, repeats 0/2, callbacks 1/2; one ticket still open (B, resolved), none
+    overdue. Over 49 h: pumps (3 of them) fail once, down 1 h: MTBF (3 x 49 - 1) / 1 = 146 h;
+    the one lift: (49 - 3) / 1 = 46 h."""
+    engineer = auth(new_key(rig.records, Role.ENGINEER, "值班"))
+    viewer = auth(new_key(rig.records, Role.VIEWER))
+    start = rig.clock.now() - timedelta(hours=1)
+    rig.set("pump-1", fault=1, running=0)
+    rig.tick()
+    async with client:
+
+        async def move(tid: int, action: str, at: datetime, comment: str | None = None) -> None:
+            rig.clock.advance((at - rig.clock.now()).total_seconds())  # scripted, in order
+            body = {"comment": comment} if comment else None
+            done = await client.post(f"/api/v1/tickets/{tid}/{action}", json=body, headers=engineer)
+            assert done.status_code == 200, done.text
+
+        live = (await client.get("/api/v1/tickets", headers=viewer)).json()["tickets"]
+        a = next(t for t in live if t["equipment"] == "pump-1")
+        a_open = datetime.fromisoformat(a["opened_at"])
+        b = (
+            await client.post(
+                "/api/v1/tickets",
+                json={"equipment": "lift-1", "title": "轿厢异响"},
+                headers=engineer,
+            )
+        ).json()
+        b_open = datetime.fromisoformat(b["opened_at"])
+        c = (
+            await client.post(
+                "/api/v1/tickets",
+                json={"equipment": "tank-1", "ticket_class": "urgent", "title": "水箱渗水"},
+                headers=engineer,
+            )
+        ).json()
+        await move(c["id"], "cancel", b_open, "重复报修")
+        await move(a["id"], "ack", a_open + timedelta(minutes=4))
+        await move(a["id"], "on_site", a_open + timedelta(minutes=20))
+        await move(b["id"], "ack", b_open + timedelta(minutes=40))
+        await move(a["id"], "resolve", a_open + timedelta(minutes=60))
+        await move(b["id"], "on_site", b_open + timedelta(hours=2))
+        await move(b["id"], "resolve", b_open + timedelta(hours=3))
+        await move(a["id"], "close", a_open + timedelta(hours=20), "住户确认正常")
+        end = start + timedelta(hours=49)
+        rig.clock.advance((end + timedelta(hours=1) - rig.clock.now()).total_seconds())
+        k = (
+            await client.get(
+                "/api/v1/kpis",
+                params={"start": start.isoformat(), "end": end.isoformat()},
+                headers=viewer,
+            )
+        ).json()
+    assert (k["tickets"], k["cancelled"]) == (2, 1)
+    assert (k["respond_on_time"]["met"], k["respond_on_time"]["total"]) == (1, 2)
+    assert (k["on_site_on_time"]["met"], k["on_site_on_time"]["total"]) == (2, 2)
+    assert k["timeliness"] == {
+        "met": 3,
+        "total": 4,
+        "value": 0.75,
+        "target": 0.98,
+        "on_target": False,
+    }
+    assert (k["repeat_repairs"]["met"], k["repeat_repairs"]["total"]) == (0, 2)
+    assert k["repeat_repairs"]["on_target"] is True
+    assert (k["callback_on_time"]["met"], k["callback_on_time"]["total"]) == (1, 2)
+    assert (k["open_now"], k["overdue_now"]) == (1, 0)
+    assert k["by_equipment"]["pump-1"]["mttr_hours"] == pytest.approx(1.0)
+    assert k["by_equipment"]["lift-1"]["mttr_hours"] == pytest.approx(3.0)
+    assert k["by_kind"]["pump"]["mtbf_hours"] == pytest.approx(3 * 49 - 1)
+    assert k["by_kind"]["elevator"]["mtbf_hours"] == pytest.approx(49 - 3)
+    assert k["by_kind"]["water_tank"]["failures"] == 0

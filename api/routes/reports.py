@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -23,8 +23,10 @@ from api.reports import (
     raw_signals,
 )
 from api.schemas import DailyReportOut, MachineDayOut, SignalStats
+from api.ticket_views import facts
 from core.readings import Reading
 from core.site import Equipment
+from storage.ticket_queries import tickets_touching
 from storage.timeseries import Bucket
 
 router = APIRouter(tags=["reports"])
@@ -173,7 +175,11 @@ def get_daily(
     day = day or (ctx.clock.now().astimezone(tz).date() - timedelta(days=1))
     if not 1970 < day.year < 2200:
         raise bad_request(f"date: {day.isoformat()} is out of range")
-    report = daily_report(ctx, day, [])
+    start, end = day_bounds(day, tz)
+    with ctx.records.engine.connect() as conn:
+        rows = tickets_touching(conn, start.astimezone(UTC), end.astimezone(UTC))
+    tickets = [TicketDates(t.equipment, t.opened_at, t.closed_at) for t in map(facts, rows)]
+    report = daily_report(ctx, day, tickets)
     if format == "csv":
         name = f"daily-{report.site}-{day.isoformat()}.csv"
         return csv_response(name, CSV_HEADER, csv_rows(report))
