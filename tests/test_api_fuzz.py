@@ -18,8 +18,10 @@ from api import ApiContext, create_app
 from core.clock import FakeClock
 from core.readings import Reading
 from core.site import Site
+from core.tickets import Due
 from storage import RecordsDB, SqliteTimeSeriesStore, logbook
 from storage.api_keys import Role
+from storage.ticket_desk import open_manual_ticket
 from tests.api_support import auth, new_key
 
 NOW = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
@@ -38,11 +40,17 @@ def test_no_server_errors_anywhere(
     )
     with records.engine.begin() as conn:
         logbook.append(conn, logbook.LogEntry(NOW, "pump-domestic-1", "note", "巡检正常"))
+        open_manual_ticket(
+            conn, "lift-b1-1", "general", "异响", "major", Due(NOW, None, None), "前台", NOW
+        )
     app = create_app(ApiContext(site=site, store=ts_store, records=records, clock=FakeClock(NOW)))
     headers = auth(new_key(records, Role.ADMIN))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    # random ids only ever find 404s: half the cases name a real machine instead
-    machines = st.one_of(st.none(), st.sampled_from([eq.id for eq in site.equipment]))
+    # random ids only ever find 404s: half the cases name a real machine or ticket instead
+    real = st.fixed_dictionaries(
+        {"equipment_id": st.sampled_from([eq.id for eq in site.equipment]), "ticket_id": st.just(1)}
+    )
+    machines = st.one_of(st.none(), real)
     tested: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -60,9 +68,13 @@ def test_no_server_errors_anywhere(
             database=None,
             suppress_health_check=list(HealthCheck),
         )
-        def no_5xx(case: schemathesis.Case, machine: str | None) -> None:
-            if machine is not None and "equipment_id" in (case.path_parameters or {}):
-                case.path_parameters = {**(case.path_parameters or {}), "equipment_id": machine}
+        def no_5xx(case: schemathesis.Case, machine: dict[str, object] | None) -> None:
+            params = case.path_parameters or {}
+            if machine is not None:
+                case.path_parameters = {
+                    **params,
+                    **{k: v for k, v in machine.items() if k in params},
+                }
             response = case.call(headers=headers)
             assert response.status_code < 500, (
                 f"{case.method} {case.formatted_path} query={case.query} body={case.body!r}: "
