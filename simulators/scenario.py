@@ -22,8 +22,11 @@ from core.site import Duration, Equipment, Identifier, Site
 from simulators.models import ELEVATOR_FAULTS, FIRE_PANEL_FAULTS, PUMP_FAULTS, TANK_FAULTS
 
 # faults of the link, not of the machine: handled by the transports
-TRANSPORT_FAULTS = frozenset({"comms_loss", "gateway_down"})
-MODEL_FAULTS: dict[str, frozenset[str]] = {
+TRANSPORT_FAULTS: dict[str, frozenset[str]] = {
+    "comms_loss": frozenset({"drop_connection"}),
+    "gateway_down": frozenset(),
+}
+MODEL_FAULTS: dict[str, dict[str, frozenset[str]]] = {
     "pump": PUMP_FAULTS,
     "water_tank": TANK_FAULTS,
     "elevator": ELEVATOR_FAULTS,
@@ -104,8 +107,14 @@ class Step(Action):
 
 
 class Expectation(_Target):
-    """Between ``at`` and ``at + within`` a stored reading of ``signal`` matches, and the
-    last reading before ``at`` did not (so the change happened in that window)."""
+    """What the stored readings of ``signal`` must show in the window [at, at + within].
+
+    ``value``/``below``/``above``/``quality``: some reading in the window matches, and the
+    last reading before ``at`` did not (so the change happened in the window).
+    ``min_changes``: the value changes at least that often in the window, and less often in
+    the window of the same length before it. ``steady``: every reading in the window has
+    that value (for a recovery after chatter, where "before" is not one value).
+    """
 
     at: Duration
     within: Duration = timedelta(seconds=30)
@@ -115,12 +124,15 @@ class Expectation(_Target):
     above: float | None = None
     quality: Quality | None = None
     min_changes: int | None = Field(default=None, ge=1)
+    steady: float | None = None
 
     @model_validator(mode="after")
     def _one_check(self) -> Expectation:
-        given = [x for x in (self.value, self.below, self.above, self.quality, self.min_changes)]
+        given = (self.value, self.below, self.above, self.quality, self.min_changes, self.steady)
         if sum(x is not None for x in given) != 1:
-            raise ValueError("give exactly one of value, below, above, quality, min_changes")
+            raise ValueError(
+                "give exactly one of value, below, above, quality, min_changes, steady"
+            )
         return self
 
 
@@ -218,10 +230,17 @@ def check_action(site: Site, action: Action, path: str) -> tuple[str, list[str]]
         eq = resolve_target(site, action)
     except KeyError as err:
         return "", [f"{path}: {err.args[0]}"]
-    known = MODEL_FAULTS.get(eq.kind, frozenset()) | TRANSPORT_FAULTS
+    known = {**MODEL_FAULTS.get(eq.kind, {}), **TRANSPORT_FAULTS}
     if action.fault not in known:
         names = ", ".join(sorted(known))
         return eq.id, [f"{path}: {eq.kind} {eq.id} has no fault '{action.fault}' ({names})"]
+    unknown = sorted(set(action.params) - known[action.fault])
+    if unknown and action.inject is not None:
+        takes = ", ".join(sorted(known[action.fault])) or "none"
+        return eq.id, [
+            f"{path}.params: fault '{action.fault}' has no parameter "
+            f"{', '.join(unknown)} (takes: {takes})"
+        ]
     if action.fault == "gateway_down" and eq.source.modbus is None:
         return eq.id, [f"{path}: gateway_down needs a Modbus machine, {eq.id} uses MQTT"]
     return eq.id, []

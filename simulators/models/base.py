@@ -26,13 +26,19 @@ class FaultError(ValueError):
 class FaultState:
     """The faults a model knows, and which of them are active with which parameters."""
 
-    known: frozenset[str]
+    known: Mapping[str, frozenset[str]]  # fault -> the parameters it takes
     active: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def set(self, eq: Equipment, fault: str, params: Params) -> None:
         if fault not in self.known:
             known = ", ".join(sorted(self.known))
             raise FaultError(f"{eq.id}: {eq.kind} has no fault '{fault}' (known: {known})")
+        unknown = sorted(set(params) - self.known[fault])
+        if unknown:
+            takes = ", ".join(sorted(self.known[fault])) or "none"
+            raise FaultError(
+                f"{eq.id}: fault '{fault}' has no parameter {', '.join(unknown)} (takes: {takes})"
+            )
         self.active[fault] = dict(params)
 
     def unset(self, eq: Equipment, fault: str) -> None:

@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 from core.site import Equipment
 from simulators.models.base import FaultState, Values, number
 
-ELEVATOR_FAULTS = frozenset({"entrapment", "door_fault", "controller_fault", "inspection"})
+ELEVATOR_FAULTS: dict[str, frozenset[str]] = {
+    "entrapment": frozenset({"code"}),
+    "door_fault": frozenset({"code"}),
+    "controller_fault": frozenset({"code"}),
+    "inspection": frozenset(),
+}
 SPEED = 0.5  # floors per second (about 1.5 m/s)
 DOOR_OPEN_S = 6.0
 SUBSTEP_S = 0.5

@@ -18,17 +18,15 @@ from dataclasses import dataclass, field
 from core.site import Equipment
 from simulators.models.base import FaultError, FaultState, Values, number
 
-FIRE_PANEL_FAULTS = frozenset(
-    {
-        "fire_alarm",
-        "panel_fault",
-        "supervisory",
-        "isolate",
-        "mains_fail",
-        "battery_fail",
-        "silence",
-    }
-)
+FIRE_PANEL_FAULTS: dict[str, frozenset[str]] = {
+    "fire_alarm": frozenset({"zone"}),
+    "panel_fault": frozenset(),
+    "supervisory": frozenset(),
+    "isolate": frozenset({"points"}),
+    "mains_fail": frozenset({"battery_hours"}),
+    "battery_fail": frozenset(),
+    "silence": frozenset(),
+}
 RECHARGE_RATE = 10.0  # a battery charges ten times faster than the panel drains it
 BATTERY_FAIL_BELOW = 0.2
 

@@ -7,7 +7,7 @@ follows the affinity law (power ~ speed³). The plant decides whether the pump i
 Faults: ``trip`` (VFD trips: stops, fault bit and ``code``), ``dry_run`` (runs with no outlet
 pressure and low current: suction lost), ``fail_to_start`` (called but never starts; after
 ``after`` seconds the controller raises fault ``code``), ``short_cycle`` (starts and stops
-every ``on``/``off`` seconds whatever the level says), ``manual`` (hand mode: ``auto_mode``
+every ``on_s``/``off_s`` seconds whatever the level says), ``manual`` (hand mode: ``auto_mode``
 off, runs if ``running``).
 """
 
@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from core.site import Equipment
 from simulators.models.base import FaultError, FaultState, Values, number
 
-PUMP_FAULTS = frozenset({"trip", "dry_run", "fail_to_start", "short_cycle", "manual"})
+PUMP_FAULTS: dict[str, frozenset[str]] = {
+    "trip": frozenset({"code"}),
+    "dry_run": frozenset(),
+    "fail_to_start": frozenset({"after", "code"}),
+    "short_cycle": frozenset({"on_s", "off_s"}),
+    "manual": frozenset({"running"}),
+}
 RATED_HZ = 50.0
 RATED_CURRENT_A = 15.0
 TRIP_CODE = 12  # VFD overcurrent
@@ -49,7 +55,7 @@ class PumpModel:
     # ------------------------------------------------------------ faults
 
     def inject(self, fault: str, **params: object) -> None:
-        for name in ("code", "after", "on", "off"):
+        for name in ("code", "after", "on_s", "off_s"):
             if name in params:
                 number(params, name, 0, self.eq)
         if "running" in params and not isinstance(params["running"], bool):
@@ -78,8 +84,8 @@ class PumpModel:
         if "manual" in self.faults:
             return bool(self.faults.param("manual", "running", True))
         if "short_cycle" in self.faults:
-            on = float(self.faults.param("short_cycle", "on", 20.0))
-            off = float(self.faults.param("short_cycle", "off", 20.0))
+            on = float(self.faults.param("short_cycle", "on_s", 20.0))
+            off = float(self.faults.param("short_cycle", "off_s", 20.0))
             self._cycle_s = (self._cycle_s + dt) % (on + off)
             return self._cycle_s < on
         return self.demanded

@@ -7,6 +7,8 @@ sump is filled by seepage (``demand_m3h``) and emptied by its pump. Float switch
 Faults: ``inlet_stuck_open`` (the make-up valve sticks open, ``flow_m3h``: overflow),
 ``leak`` (``rate_m3h`` lost), ``flood`` (extra inflow ``inflow_m3h`` beyond the sump pump),
 ``flapping_switch`` (float ``switch`` chatters every ``period`` seconds whatever the level).
+``refill`` is not a failure but the operator's answer to one: the make-up bypass opened by hand
+(``flow_m3h``), e.g. to refill a fire tank after a leak is fixed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from dataclasses import dataclass, field
 from core.site import Equipment
 from simulators.models.base import FaultError, FaultState, Values, number
 
-TANK_FAULTS = frozenset({"inlet_stuck_open", "leak", "flood", "flapping_switch"})
+TANK_FAULTS: dict[str, frozenset[str]] = {
+    "inlet_stuck_open": frozenset({"flow_m3h"}),
+    "leak": frozenset({"rate_m3h"}),
+    "flood": frozenset({"inflow_m3h"}),
+    "flapping_switch": frozenset({"switch", "period"}),
+    "refill": frozenset({"flow_m3h"}),
+}
 HIGH_PCT = 95.0
 LOW_PCT = 15.0
 
@@ -78,6 +86,8 @@ class TankModel:
             inflow += float(self.faults.param("inlet_stuck_open", "flow_m3h", 40.0))
         if "flood" in self.faults:
             inflow += float(self.faults.param("flood", "inflow_m3h", 60.0))
+        if "refill" in self.faults:
+            inflow += float(self.faults.param("refill", "flow_m3h", 40.0))
         if "leak" in self.faults:
             outflow += float(self.faults.param("leak", "rate_m3h", 20.0))
         return inflow, outflow
@@ -107,7 +117,9 @@ class TankModel:
             "level_pct": round(self.level_pct, 1),
             "high_level": self._switch("high_level", self.level_pct >= HIGH_PCT),
             "low_level": self._switch("low_level", self.level_pct <= LOW_PCT),
-            "inlet_valve_open": self.pump_inflow_m3h > 0.0 or "inlet_stuck_open" in self.faults,
+            "inlet_valve_open": self.pump_inflow_m3h > 0.0
+            or "inlet_stuck_open" in self.faults
+            or "refill" in self.faults,
         }
 
 
