@@ -1,0 +1,86 @@
+"""Scenario files: the library loads and binds, and mistakes are reported with their paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.site import Site, load_site
+from simulators.scenario import ScenarioError, bind, library, load_scenario, parse_scenario
+
+SITE = load_site(Path(__file__).resolve().parent / "sites" / "sim-mqtt.yaml")
+REQUIRED = {
+    "pump_trip",
+    "pump_dry_run",
+    "pump_short_cycling",
+    "tank_overflow",
+    "fire_tank_low",
+    "sump_flood",
+    "elevator_entrapment",
+    "elevator_fault",
+    "fire_alarm",
+    "fire_panel_power_fail",
+    "comms_loss",
+    "gateway_down",
+    "flapping_level_switch",
+}
+
+
+def test_the_library_has_every_required_scenario_and_each_binds() -> None:
+    assert set(library()) >= REQUIRED - {"gateway_down"}
+    for name, path in library().items():
+        scenario = load_scenario(path)
+        assert scenario.name == name
+        if name != "gateway_down":  # needs a Modbus machine
+            assert bind(scenario, SITE, name)
+
+
+def test_every_mistake_is_reported_with_its_path() -> None:
+    raw = {
+        "name": "broken",
+        "description": "x",
+        "duration": "5m",
+        "steps": [
+            {"at": "10s", "equipment": "pump-domestic-1"},
+            {"at": "soon", "equipment": "pump-domestic-1", "inject": "trip"},
+            {"at": "10m", "equipment": "pump-domestic-1", "inject": "trip"},
+            {"at": "1s", "inject": "trip", "colour": "red"},
+        ],
+    }
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(raw, "broken.yaml")
+    text = "\n".join(err.value.errors)
+    assert "steps[0]: Value error, give exactly one of inject or clear" in text
+    assert "steps[1].at: Value error, not a duration: 'soon'" in text
+    assert "steps[3].colour: Extra inputs are not permitted" in text
+
+
+def test_binding_names_the_step_that_does_not_fit_the_site(site: Site) -> None:
+    raw = {
+        "name": "misfit",
+        "description": "x",
+        "duration": "5m",
+        "steps": [
+            {"at": "10s", "equipment": "pump-nope", "inject": "trip"},
+            {"at": "10s", "select": {"kind": "pump", "role": "sump"}, "inject": "trip"},
+            {"at": "20s", "equipment": "lift-b1-1", "inject": "trip"},
+            {"at": "30s", "equipment": "pump-fire-1", "inject": "trip", "params": {"cod": 1}},
+            {"at": "40s", "equipment": "tank-fire", "inject": "gateway_down"},
+        ],
+    }
+    with pytest.raises(ScenarioError) as err:
+        bind(parse_scenario(raw), site, "misfit.yaml")
+    errors = err.value.errors
+    assert errors[0] == "steps[0]: unknown equipment 'pump-nope'"
+    assert errors[1] == "steps[1]: no machine with kind=pump, role=sump in site lakeside"
+    assert errors[2].startswith("steps[2]: elevator lift-b1-1 has no fault 'trip'")
+    assert errors[3].startswith("steps[3].params: fault 'trip' has no parameter cod")
+    assert errors[4] == "steps[4]: gateway_down needs a Modbus machine, tank-fire uses MQTT"
+
+
+def test_yaml_errors_are_reported_for_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("steps: [", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        load_scenario(path)
