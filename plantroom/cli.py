@@ -23,6 +23,23 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a site file")
     check.add_argument("site", type=Path)
+
+    simulate = sub.add_parser("simulate", help="simulate every machine of a site")
+    simulate.add_argument("--site", type=Path, default=Path("examples/site.yaml"))
+    simulate.add_argument("--scenario", help="library name or scenario file; stops at its end")
+    simulate.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--tick", type=float, default=1.0, help="real seconds between steps")
+    simulate.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
+    simulate.add_argument("--list-scenarios", action="store_true", help="list the library")
+
+    inject = sub.add_parser("inject", help="inject or clear a fault in a running simulation")
+    inject.add_argument("equipment")
+    inject.add_argument("fault")
+    inject.add_argument("--site", type=Path, default=Path("examples/site.yaml"))
+    inject.add_argument("--clear", action="store_true", help="clear the fault instead")
+    inject.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    inject.add_argument("--timeout", type=float, default=10.0)
     return parser
 
 
@@ -43,7 +60,38 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         asyncio.run(demo(args.data_dir, args.port, args.duration, args.site))
         return 0
+    if args.command == "simulate":
+        return _simulate(args)
+    if args.command == "inject":
+        from plantroom.simulate import inject
+
+        code, text = inject(
+            args.site, args.equipment, args.fault, args.clear, args.param, args.timeout
+        )
+        print(text, file=sys.stderr if code else sys.stdout)
+        return code
     return 2
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from core.site import SiteError
+    from plantroom.simulate import scenario_list, simulate
+    from simulators.scenario import ScenarioError
+
+    if args.list_scenarios:
+        print(scenario_list())
+        return 0
+    if args.speed <= 0 or args.tick <= 0 or (args.duration is not None and args.duration <= 0):
+        print("--speed, --tick and --duration must be positive", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(
+            simulate(args.site, args.scenario, args.speed, args.seed, args.tick, args.duration)
+        )
+    except (SiteError, ScenarioError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
