@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from core.site import Site, load_site
-from simulators.scenario import ScenarioError, bind, library, load_scenario, parse_scenario
+from simulators.chaos import chaos_scenario
+from simulators.scenario import (
+    ScenarioError,
+    Step,
+    bind,
+    library,
+    load_scenario,
+    parse_scenario,
+)
 
 SITE = load_site(Path(__file__).resolve().parent / "sites" / "sim-mqtt.yaml")
 REQUIRED = {
@@ -84,3 +93,22 @@ def test_yaml_errors_are_reported_for_the_file(tmp_path: Path) -> None:
     path.write_text("steps: [", encoding="utf-8")
     with pytest.raises(ScenarioError, match="not valid YAML"):
         load_scenario(path)
+
+
+def test_the_demo_chaos_schedule_faults_one_machine_at_a_time_and_clears_it(site: Site) -> None:
+    scenario = chaos_scenario(site, seed=1, horizon=timedelta(hours=6))
+    bound = bind(scenario, site, "chaos")
+    assert len(bound) >= 2 * 6 * 60 // 8  # one fault every two to five minutes, then cleared
+    open_fault: tuple[str, str] | None = None
+    for resolved in bound:
+        step = resolved.source
+        assert isinstance(step, Step)
+        if step.inject:
+            assert open_fault is None
+            open_fault = (resolved.equipment, step.inject)
+        else:
+            assert open_fault == (resolved.equipment, step.clear)
+            open_fault = None
+    kinds = {site.machine(r.equipment).kind for r in bound}
+    assert kinds == {"pump", "water_tank", "elevator", "fire_panel"}
+    assert chaos_scenario(site, seed=1) == chaos_scenario(site, seed=1)
