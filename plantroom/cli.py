@@ -24,8 +24,14 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a site file")
     check.add_argument("site", type=Path)
 
+    sub.add_parser("collect", help="run the collectors (environment: PLANTROOM_*)")
+
+    api = sub.add_parser("api", help="serve the HTTP API (environment: PLANTROOM_*)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8080)
+
     simulate = sub.add_parser("simulate", help="simulate every machine of a site")
-    simulate.add_argument("--site", type=Path, default=Path("examples/site.yaml"))
+    simulate.add_argument("--site", type=Path, default=None, help="default: $PLANTROOM_SITE")
     simulate.add_argument("--scenario", help="library name or scenario file; stops at its end")
     simulate.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
     simulate.add_argument("--seed", type=int, default=1)
@@ -36,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     inject = sub.add_parser("inject", help="inject or clear a fault in a running simulation")
     inject.add_argument("equipment")
     inject.add_argument("fault")
-    inject.add_argument("--site", type=Path, default=Path("examples/site.yaml"))
+    inject.add_argument("--site", type=Path, default=None, help="default: $PLANTROOM_SITE")
     inject.add_argument("--clear", action="store_true", help="clear the fault instead")
     inject.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     inject.add_argument("--timeout", type=float, default=10.0)
@@ -60,24 +66,52 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         asyncio.run(demo(args.data_dir, args.port, args.duration, args.site))
         return 0
-    if args.command == "simulate":
+    if args.command in ("collect", "api"):
+        return _run_service(args)
+    if args.command in ("simulate", "inject"):
         return _simulate(args)
-    if args.command == "inject":
-        from plantroom.simulate import inject
-
-        code, text = inject(
-            args.site, args.equipment, args.fault, args.clear, args.param, args.timeout
-        )
-        print(text, file=sys.stderr if code else sys.stdout)
-        return code
     return 2
+
+
+def _run_service(args: argparse.Namespace) -> int:
+    from core.site import SiteError
+    from plantroom.processes import collect, serve_api
+    from plantroom.settings import Settings
+    from storage import StoreError
+
+    settings = Settings.from_env()
+    try:
+        if args.command == "collect":
+            asyncio.run(collect(settings))
+        else:
+            asyncio.run(serve_api(settings, args.host, args.port))
+    except SiteError as err:
+        print(
+            "\n".join([f"{err.source}: {len(err.errors)} error(s)", *err.errors]), file=sys.stderr
+        )
+        return 1
+    except (StoreError, ValueError) as err:
+        print(f"plantroom {args.command}: {err}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:
     from core.site import SiteError
-    from plantroom.simulate import scenario_list, simulate
+    from plantroom.settings import Settings
+    from plantroom.simulate import inject, scenario_list, simulate
     from simulators.scenario import ScenarioError
 
+    site = args.site or Settings.from_env().site_path
+    if args.command == "inject":
+        try:
+            code, text = inject(
+                site, args.equipment, args.fault, args.clear, args.param, args.timeout
+            )
+        except SiteError as err:
+            code, text = 2, str(err)
+        print(text, file=sys.stderr if code else sys.stdout)
+        return code
     if args.list_scenarios:
         print(scenario_list())
         return 0
@@ -85,9 +119,7 @@ def _simulate(args: argparse.Namespace) -> int:
         print("--speed, --tick and --duration must be positive", file=sys.stderr)
         return 2
     try:
-        asyncio.run(
-            simulate(args.site, args.scenario, args.speed, args.seed, args.tick, args.duration)
-        )
+        asyncio.run(simulate(site, args.scenario, args.speed, args.seed, args.tick, args.duration))
     except (SiteError, ScenarioError) as err:
         print(err, file=sys.stderr)
         return 2
