@@ -1,9 +1,9 @@
 """All simulated machines of a site, coupled the way the site file links them.
 
-A pump that ``fills`` a tank adds its flow to the tank and is called when the level falls
-below ``START_PCT`` (stops above ``STOP_PCT``); a pump that ``drains`` a tank (a sump pump)
-is called above ``SUMP_START_PCT`` and stops below ``SUMP_STOP_PCT``. Kinds without a model
-(a new catalogue entry) are simply not simulated.
+A pump that ``fills`` a tank adds its flow to the tank, is called when the level falls
+below ``START_PCT`` (stops above ``STOP_PCT``) and runs faster the more the building draws;
+a pump that ``drains`` a tank (a sump pump) is called above ``SUMP_START_PCT`` and stops
+below ``SUMP_STOP_PCT``. Kinds without a model (a new catalogue entry) are not simulated.
 """
 
 from __future__ import annotations
@@ -86,6 +86,10 @@ class Plant:
         if tank is None:
             pump.demanded = True
         elif pump.eq.simulation.fills == tank.eq.id:
+            # a variable-speed pump: the more the building draws, the faster it runs
+            base = tank.eq.simulation.demand_m3h
+            load = min(1.0, tank.demand_now_m3h / base) if base > 0 else 1.0
+            pump.target_hz = 35.0 + 15.0 * load
             if tank.level_pct < START_PCT:
                 pump.demanded = True
             elif tank.level_pct > STOP_PCT:

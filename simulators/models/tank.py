@@ -38,6 +38,7 @@ class TankModel:
     level_m: float = 0.0
     pump_inflow_m3h: float = 0.0
     pump_outflow_m3h: float = 0.0
+    demand_now_m3h: float = 0.0  # the building's draw in the last step
     faults: FaultState = field(default_factory=lambda: FaultState(TANK_FAULTS))
     _flap_s: float = 0.0
 
@@ -93,7 +94,7 @@ class TankModel:
         return inflow, outflow
 
     def step(self, dt: float, hour_of_day: float) -> None:
-        demand = self.demand_m3h(hour_of_day)
+        demand = self.demand_now_m3h = self.demand_m3h(hour_of_day)
         inflow, outflow = self._fault_flows()
         inflow += self.pump_inflow_m3h + (demand if self.is_sump else 0.0)
         outflow += self.pump_outflow_m3h + (0.0 if self.is_sump else demand)
