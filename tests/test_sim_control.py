@@ -118,3 +118,43 @@ def test_plantroom_inject_without_a_simulation_says_so(mosquitto: Mosquitto) -> 
     )
     assert result.returncode == 1
     assert "is `plantroom simulate` running?" in result.stderr
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "plantroom.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", **env},
+    )
+
+
+def test_plantroom_simulate_runs_a_scenario_to_its_end(mosquitto: Mosquitto) -> None:
+    result = _cli(
+        "simulate",
+        "--site",
+        str(SITE_PATH),
+        "--scenario",
+        "pump_trip",
+        "--speed",
+        "600",
+        "--tick",
+        "0.05",
+        env={"PLANTROOM_MQTT_URL": mosquitto.url},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "scenario pump_trip finished" in result.stdout
+    assert "fault injected equipment=pump-domestic-1 fault=trip" in result.stderr
+    assert "fault cleared equipment=pump-domestic-1 fault=trip" in result.stderr
+
+
+def test_plantroom_simulate_names_a_bad_scenario(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\ndescription: x\nduration: 1m\nsteps: [{at: 1s}]\n")
+    result = _cli("simulate", "--site", str(SITE_PATH), "--scenario", str(bad), env={})
+    assert result.returncode == 2
+    assert "steps[0]: Value error, give exactly one of equipment or select" in result.stderr
+    result = _cli("simulate", "--site", str(SITE_PATH), "--scenario", "no_such", env={})
+    assert result.returncode == 2 and "no such scenario file or name" in result.stderr
