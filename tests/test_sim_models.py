@@ -251,3 +251,6 @@ def test_same_seed_same_plant_other_seed_other_plant() -> None:
 
     assert run(1) == run(1)
     assert run(1) != run(2)
+    plant = Plant(SITE, 1)
+    plant.step(5, 8.0)
+    assert plant.values() == plant.values()  # reading the values changes nothing

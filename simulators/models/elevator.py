@@ -52,6 +52,7 @@ class ElevatorModel:
     alarm_button: bool = False
     trapped: bool = False
     temp_c: float = 26.0
+    _noise_c: float = 0.0  # sensor noise, drawn per step so ``values()`` is a pure read
     faults: FaultState = field(default_factory=lambda: FaultState(ELEVATOR_FAULTS))
 
     def __post_init__(self) -> None:
@@ -132,6 +133,7 @@ class ElevatorModel:
         target_temp = 24.0 + 3.0 * math.sin((hour_of_day - 9.0) / 24.0 * 2 * math.pi)
         target_temp += 2.0 if self.moving else 0.0
         self.temp_c += (target_temp - self.temp_c) * min(1.0, dt / 600.0)
+        self._noise_c = self.rng.gauss(0, 0.05)
 
     def _substep(self, dt: float, hour_of_day: float) -> None:
         if self.trapped:
@@ -189,5 +191,5 @@ class ElevatorModel:
             "alarm_button": self.alarm_button,
             "car_occupied": self.car_occupied,
             "inspection_mode": "inspection" in self.faults,
-            "machine_room_temp_c": round(self.temp_c + self.rng.gauss(0, 0.05), 2),
+            "machine_room_temp_c": round(self.temp_c + self._noise_c, 2),
         }

@@ -47,6 +47,7 @@ class PumpModel:
     faults: FaultState = field(default_factory=lambda: FaultState(PUMP_FAULTS))
     _cycle_s: float = 0.0  # time into the current short-cycle on/off phase
     _waiting_s: float = 0.0  # time called without starting (fail_to_start)
+    _noise_mpa: float = 0.0  # sensor noise, drawn per step so ``values()`` is a pure read
 
     def __post_init__(self) -> None:
         self.run_hours = round(self.rng.uniform(500, 8000), 1)
@@ -119,6 +120,7 @@ class PumpModel:
         self.pressure_mpa += (target_pressure - self.pressure_mpa) * min(1.0, dt / 3.0)
         if self.running:
             self.run_hours += dt / 3600.0
+        self._noise_mpa = self.rng.gauss(0, 0.003)
 
     @property
     def flow_m3h(self) -> float:
@@ -130,7 +132,6 @@ class PumpModel:
         ratio = self.frequency_hz / RATED_HZ
         load = 0.35 if "dry_run" in self.faults else 1.0  # no water, little torque
         current = (0.3 + (RATED_CURRENT_A - 0.3) * load * ratio**3) if self.frequency_hz else 0.0
-        noise = self.rng.gauss(0, 0.003)
         return {
             "running": self.running,
             "fault": self.fault,
@@ -138,7 +139,7 @@ class PumpModel:
             "auto_mode": self.auto_mode,
             "frequency_hz": round(self.frequency_hz, 2),
             "current_a": round(current, 2),
-            "outlet_pressure_mpa": round(max(0.0, self.pressure_mpa + noise), 3),
+            "outlet_pressure_mpa": round(max(0.0, self.pressure_mpa + self._noise_mpa), 3),
             "run_hours": round(self.run_hours, 3),
             "starts": self.starts,
         }
