@@ -21,7 +21,7 @@ from storage import SqliteTimeSeriesStore
 from tests.mqtt_helpers import publish, running_collector, wait_until
 from tests.servers.mosquitto import Mosquitto, start_mosquitto
 
-PASSWORD = "s3cret-Pa55"  # noqa: S105 - a test credential
+PASSWORD = "s3cret-Pa55"  # a throwaway test credential
 TOPIC = "plantroom/lakeside/b2/water_tank/tank-fire/telemetry"
 
 
