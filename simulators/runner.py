@@ -89,6 +89,7 @@ class Simulation:
         self.sim_now: datetime = self.started_at
         self.clock = SimulationClock(self)
         self.applied: list[Applied] = []
+        self.refused: list[str] = []  # scenario steps the models refused, with why
         self._schedule = _Schedule()
         if scenario is not None:
             self._schedule.steps = [
@@ -163,9 +164,15 @@ class Simulation:
             if at > elapsed:
                 return
             schedule.next_index += 1
-            self.apply(
-                Action(equipment=eq_id, inject=step.inject, clear=step.clear, params=step.params)
+            action = Action(
+                equipment=eq_id, inject=step.inject, clear=step.clear, params=step.params
             )
+            try:
+                self.apply(action)
+            except FaultError as err:
+                # e.g. silencing a panel with no alarm: say so and carry on with the scenario
+                self.refused.append(f"{at}: {err}")
+                event(log, "scenario step refused", logging.WARNING, at=str(at), error=str(err))
 
     # ------------------------------------------------------------ time
 

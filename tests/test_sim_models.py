@@ -254,3 +254,25 @@ def test_same_seed_same_plant_other_seed_other_plant() -> None:
     plant = Plant(SITE, 1)
     plant.step(5, 8.0)
     assert plant.values() == plant.values()  # reading the values changes nothing
+
+
+def test_a_scenario_step_the_model_refuses_is_logged_and_the_run_goes_on() -> None:
+    from simulators.runner import Simulation
+    from simulators.scenario import parse_scenario
+
+    scenario = parse_scenario(
+        {
+            "name": "odd",
+            "description": "silence a panel that is not in alarm, then trip a pump",
+            "duration": "1m",
+            "steps": [
+                {"at": "5s", "select": {"kind": "fire_panel"}, "inject": "silence"},
+                {"at": "10s", "equipment": "pump-domestic-1", "inject": "trip"},
+            ],
+        }
+    )
+    simulation = Simulation(SITE, None, tick=5, scenario=scenario)
+    for _ in range(3):
+        simulation.step()
+    assert simulation.refused == ["0:00:05: firepanel-1: nothing to silence (no fire alarm)"]
+    assert simulation.plant.pumps["pump-domestic-1"].values()["fault"]
