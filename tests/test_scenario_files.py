@@ -6,6 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.site import Site, load_site
 from simulators.chaos import chaos_scenario
@@ -112,3 +114,33 @@ def test_the_demo_chaos_schedule_faults_one_machine_at_a_time_and_clears_it(site
     kinds = {site.machine(r.equipment).kind for r in bound}
     assert kinds == {"pump", "water_tank", "elevator", "fire_panel"}
     assert chaos_scenario(site, seed=1) == chaos_scenario(site, seed=1)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+step_keys = st.sampled_from(["at", "equipment", "select", "inject", "clear", "params", "x"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    steps=st.lists(st.dictionaries(step_keys, json_values, max_size=5), max_size=4),
+    duration=json_values,
+)
+def test_any_document_is_a_scenario_or_a_scenario_error(
+    steps: list[dict[str, object]], duration: object
+) -> None:
+    raw = {"name": "fuzz", "description": "x", "duration": duration, "steps": steps}
+    try:
+        scenario = parse_scenario(raw)
+    except ScenarioError as err:
+        assert err.errors and all(": " in line for line in err.errors)
+        return
+    try:
+        bind(scenario, SITE)
+    except ScenarioError as err:
+        assert all(line.startswith("steps[") for line in err.errors)
