@@ -28,6 +28,7 @@ from core.logs import event
 from core.site import Site, load_site
 from plantroom.broker import EmbeddedBroker, free_port
 from plantroom.settings import Settings
+from simulators.chaos import chaos_scenario
 from simulators.runner import Simulation
 from storage import RecordsDB, TimeSeriesStore, open_timeseries, site_tags
 from storage.buffer import DiskBuffer
@@ -161,7 +162,8 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
     collector = MqttCollector(
         site, sink, MqttCollectorSettings(endpoint, client_id="plantroom-demo-collector")
     )
-    simulation = Simulation(site, endpoint, seed=1)
+    # the demo shows the whole chain: now and then a machine faults and recovers
+    simulation = Simulation(site, endpoint, seed=1, scenario=chaos_scenario(site, seed=1))
     api_port = port or 8080
     bus = EventBus()  # the live alarm stream: alerts, incidents, ticket events, logbook
     context = ApiContext(site=site, store=store, records=records, events=bus)
