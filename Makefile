@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-DEBIAN_PACKAGES ?= mosquitto mosquitto-clients postgresql chromium
+DEBIAN_PACKAGES ?= mosquitto mosquitto-clients postgresql chromium fonts-wqy-zenhei
 DEMO_ARGS ?=
 
 .PHONY: demo test lint typecheck pytest venv system-deps bench bench-ingest clean bench-alerts

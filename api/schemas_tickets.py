@@ -112,6 +112,7 @@ class BoardOut(BaseModel):
     now: datetime
     site: str
     site_name: str
+    timezone: str = Field(description="the site's time zone: the board shows times in it")
     incidents: list[IncidentOut]
     alarms: list[AlertOut]
     tickets: list[TicketOut]

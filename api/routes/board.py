@@ -29,6 +29,7 @@ def board(ctx: ContextDep) -> BoardOut:
         now=now,
         site=ctx.site.site.id,
         site_name=ctx.site.site.name,
+        timezone=ctx.site.site.timezone,
         incidents=incidents,
         alarms=alarms,
         tickets=live,
