@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.logs import FailureTracker
 from core.readings import Quality, Reading
 from core.site import Site
-from storage import RecordsDB, logbook
+from storage import RecordsDB, StoreError, TimeSeriesStore, logbook
 from storage.logbook_query import StoredEntry, log_event, read_entry
 
 log = logging.getLogger("plantroom.statelog")
@@ -126,6 +126,21 @@ class StateRecorder:
         if entries:
             self._pending.append(entries)
             self._wake.set()
+
+    async def follow(self, store: TimeSeriesStore, stop: asyncio.Event, every: float = 1.0) -> None:
+        """Poll the store's latest values (when this process gets no stored batches, as in
+        ``plantroom alerts``); a change and its reversal within one poll go unseen."""
+        ids = [eq.id for eq in self.site.equipment]
+        while not stop.is_set():
+            try:
+                latest = await asyncio.to_thread(store.latest, ids)
+            except StoreError as err:
+                self._failures.failed("timeseries-store", str(err))
+            else:
+                self._failures.recovered("timeseries-store")
+                self.observe(list(latest.values()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
 
     def _append(self, entries: list[logbook.LogEntry]) -> list[StoredEntry]:
         with self.records.engine.begin() as conn:

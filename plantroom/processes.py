@@ -211,8 +211,15 @@ async def run_alerts(settings: Settings, interval: float, duration: float | None
         webhook_url=os.environ.get(site.alerts.webhook_env),
         interval=interval,
     )
+    # state changes and comms losses for the logbook, from the store this process reads
+    recorder = StateRecorder(site, records)
+    recorder.tracker.prime(store.latest(eq.id for eq in site.equipment).values())
+
+    async def follow(stop: asyncio.Event) -> None:
+        await recorder.follow(store, stop)
+
     try:
-        await run_tasks([service.run], asyncio.Event(), duration)
+        await run_tasks([service.run, recorder.run, follow], asyncio.Event(), duration)
     finally:
         store.close()
         records.close()

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from alerts.statelog import StateRecorder, StateTracker
 from core.readings import Quality, Reading
 from core.site import Site
-from storage import RecordsDB, logbook
-from storage.logbook_query import LogQuery, read_page
+from storage import RecordsDB, SqliteTimeSeriesStore, logbook
+from storage.logbook_query import LogQuery, StoredEntry, read_page
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -70,3 +70,27 @@ async def test_recorder_appends_to_the_chain_and_announces(site: Site, records: 
     entry = announced[0]["entry"]
     assert isinstance(entry, dict)
     assert entry["equipment_name"] == "消防报警主机" and entry["seq"] == page[0].seq
+
+
+async def test_recorder_can_follow_the_store_instead(
+    site: Site, records: RecordsDB, ts_store: SqliteTimeSeriesStore
+) -> None:
+    recorder = StateRecorder(site, records)
+    ts_store.write([_r("pump-fire-1", "running", 0, 0.0)])
+    recorder.tracker.prime(ts_store.latest(["pump-fire-1"]).values())
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.ensure_future(recorder.follow(ts_store, stop, every=0.05)),
+        asyncio.ensure_future(recorder.run(stop)),
+    ]
+    ts_store.write([_r("pump-fire-1", "running", 1, 1.0)])
+    deadline = asyncio.get_running_loop().time() + 5
+    page: list[StoredEntry] = []
+    while not page:
+        assert asyncio.get_running_loop().time() < deadline, "no logbook entry in time"
+        await asyncio.sleep(0.05)
+        with records.engine.connect() as conn:
+            page = read_page(conn, LogQuery("pump-fire-1"), 10)
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert [s.entry.message for s in page] == ["水泵启动"]
