@@ -77,17 +77,25 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return start, end
 
 
+Span = tuple[float, float, bool | None]  # epoch seconds from, to; the value known then
+
+
 def _spans(
     samples: Sequence[Reading], start: datetime, end: datetime, hold: timedelta
-) -> list[tuple[datetime, datetime, bool | None]]:
+) -> list[Span]:
     """Intervals within [start, end) with the value known then (None: unknown)."""
     ordered = sorted(samples, key=lambda r: r.ts)
-    out: list[tuple[datetime, datetime, bool | None]] = []
+    lo_limit, hi_limit, hold_s = start.timestamp(), end.timestamp(), hold.total_seconds()
+    times = [r.ts.timestamp() for r in ordered]
+    times.append(float("inf"))
+    out: list[Span] = []
     for i, r in enumerate(ordered):
-        until = r.ts + hold
-        if i + 1 < len(ordered):
-            until = min(until, ordered[i + 1].ts)
-        lo, hi = max(r.ts, start), min(until, end)
+        t = times[i]
+        until = t + hold_s
+        if times[i + 1] < until:
+            until = times[i + 1]
+        lo = t if t > lo_limit else lo_limit
+        hi = until if until < hi_limit else hi_limit
         if hi <= lo:
             continue
         known = r.quality is Quality.GOOD and r.value is not None
@@ -95,16 +103,16 @@ def _spans(
     return out
 
 
-def _seconds_true(spans: list[tuple[datetime, datetime, bool | None]]) -> float:
-    return sum((hi - lo).total_seconds() for lo, hi, v in spans if v is True)
+def _seconds_true(spans: list[Span]) -> float:
+    return sum(hi - lo for lo, hi, v in spans if v is True)
 
 
-def _seconds_false(spans: list[tuple[datetime, datetime, bool | None]]) -> float:
-    return sum((hi - lo).total_seconds() for lo, hi, v in spans if v is False)
+def _seconds_false(spans: list[Span]) -> float:
+    return sum(hi - lo for lo, hi, v in spans if v is False)
 
 
-def _seconds_known(spans: list[tuple[datetime, datetime, bool | None]]) -> float:
-    return sum((hi - lo).total_seconds() for lo, hi, v in spans if v is not None)
+def _seconds_known(spans: list[Span]) -> float:
+    return sum(hi - lo for lo, hi, v in spans if v is not None)
 
 
 def rising_edges(samples: Sequence[Reading], start: datetime, end: datetime) -> int:
