@@ -6,11 +6,12 @@ their append-only events as those parts arrive. ``metadata`` is the single schem
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from storage.timeseries import StoreError
 
@@ -50,7 +51,7 @@ class RecordsDB:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
             if self.engine.dialect.name == "sqlite":
                 sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            metadata.create_all(self.engine)
+            _create_schema(self.engine)
         except SQLAlchemyError as err:
             raise StoreError(f"records database {self.engine.url!r}: {err}") from err
 
@@ -88,8 +89,22 @@ class RecordsDB:
         self.engine.dispose()
 
 
+def _create_schema(engine: sa.Engine, attempts: int = 5) -> None:
+    """Create missing tables; processes starting together on one file race to create them,
+    and the loser sees "already exists" or a lock: it checks again."""
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            return
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # the busy timeout first: switching to WAL waits for a lock another process may hold
     cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
