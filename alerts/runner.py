@@ -197,8 +197,11 @@ class AlertService:
         decisions = self._root_causes(decisions, comms, store_ok)
 
         notices: list[Notice] = []
+        by_subject: dict[str, list[_Decision]] = {}
         for decision in decisions:
-            notices += self._apply(decision, now)
+            by_subject.setdefault(decision.subject, []).append(decision)
+        for group in by_subject.values():
+            notices += self._apply_group(group, now)
         return notices
 
     def _hist(self, eq: Equipment) -> Iterable[str]:
@@ -261,6 +264,24 @@ class AlertService:
             for d in decisions
         ]
         return out + root
+
+    def _apply_group(self, group: list[_Decision], now: datetime) -> list[Notice]:
+        """One subject's rules, each after the rules that may inhibit it (entrapment before
+        elevator fault before out of service), so inhibition uses this step's states."""
+        notices: list[Notice] = []
+        inhibited: set[str] = set()
+        pending = group
+        while pending:
+            blocked = {target for d in pending for target in d.rule.inhibits}
+            ready = [d for d in pending if d.rule.id not in blocked] or pending  # a cycle
+            for decision in ready:
+                if decision.rule.id in inhibited:
+                    decision = replace(decision, inputs=replace(decision.inputs, suppressed=True))
+                notices += self._apply(decision, now)
+                if self.state(decision.rule.id, decision.subject).active:
+                    inhibited.update(decision.rule.inhibits)
+            pending = [d for d in pending if d not in ready]
+        return notices
 
     def _apply(self, decision: _Decision, now: datetime) -> list[Notice]:
         key = (decision.rule.id, decision.subject)

@@ -153,6 +153,9 @@ class Rule(_Model):
     ticket: TicketClass = TicketClass.GENERAL
     enabled: bool = True
     never_suppress: bool = False  # people at risk: page even during maintenance
+    # while this rule is pending or firing on a machine, these rules of the same machine are
+    # recorded but page nobody (an entrapment is one ticket, not also a fault and an outage)
+    inhibits: list[str] = Field(default_factory=list)
     roles: list[str] | None = None  # only machines with one of these roles
     roles_except: list[str] = Field(default_factory=list)
 
@@ -179,6 +182,7 @@ class RuleOverride(_Model):
     ticket: TicketClass | None = None
     enabled: bool | None = None
     never_suppress: bool | None = None
+    inhibits: list[str] | None = None
     roles: list[str] | None = None
     roles_except: list[str] | None = None
 
