@@ -160,8 +160,8 @@ class AlertService:
             latest = self.store.latest([eq.id for eq in self.site.equipment])
             store_ok = True
             self._failures.recovered("timeseries-store")
-        except StoreError as err:
-            self._failures.failed("timeseries-store", str(err))
+        except Exception as err:  # whatever the backend raises, the store cannot be read
+            self._failures.failed("timeseries-store", f"{type(err).__name__}: {err}")
             latest, store_ok = {}, False
         self._remember(latest, now)
         try:
@@ -344,7 +344,8 @@ class AlertService:
         """Evaluate every ``interval`` (or when woken) until ``stop`` is set."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        await asyncio.to_thread(self.load)
+        with contextlib.suppress(SQLAlchemyError, StoreError):
+            await asyncio.to_thread(self.load)  # else step() loads, once the DB answers
         event(
             log,
             "alert engine started",
@@ -357,10 +358,14 @@ class AlertService:
         try:
             while not stop.is_set():
                 self._wake.clear()
-                self.publish(await asyncio.to_thread(self.step))
-                if self.clock.monotonic() - last_escalation >= 1.0:
-                    last_escalation = self.clock.monotonic()
-                    self.publish(await asyncio.to_thread(self.escalate))
+                try:
+                    self.publish(await asyncio.to_thread(self.step))
+                    if self.clock.monotonic() - last_escalation >= 1.0:
+                        last_escalation = self.clock.monotonic()
+                        self.publish(await asyncio.to_thread(self.escalate))
+                    self._failures.recovered("alert-step")
+                except Exception as err:  # the one place: the engine outlives any bad step
+                    self._failures.failed("alert-step", f"{type(err).__name__}: {err}")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.interval)
         finally:

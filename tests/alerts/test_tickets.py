@@ -271,3 +271,18 @@ def test_windows_across_midnight(local: str, inside: bool) -> None:
     window = MaintenanceWindow(days=["fri"], start="22:00", end="02:00")
     now = datetime.strptime(local, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
     assert in_window(window, now, tz) is inside
+
+
+def test_an_unreadable_store_is_one_root_cause_ticket(rig: Rig) -> None:
+    rig.set("pump-1", fault=1)
+    rig.tick()
+    rig.store.close()  # the time-series store is gone: nothing can be evaluated
+    for _ in range(40):
+        rig.clock.advance(1)
+        rig.service.step()
+    assert [(t["equipment"], t["rule_id"]) for t in rig.tickets()] == [
+        ("pump-1", "pump_trip"),
+        ("site:testsite", "store_down"),
+    ]
+    # what was firing stays firing: no data is not a recovery
+    assert rig.service.state("pump_trip", "pump-1").status == "firing"
