@@ -15,9 +15,26 @@ from importlib import resources
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
-from core.durations import Duration
+
+def _duration(raw: object) -> object:
+    # the site file's duration syntax; imported late because core.site imports this module
+    if isinstance(raw, timedelta):
+        return raw
+    from core.site import parse_duration
+
+    return parse_duration(raw)
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 class _Model(BaseModel):
