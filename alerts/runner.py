@@ -353,6 +353,13 @@ class AlertService:
             rules=sum(len(r) for r in self.rules.values()),
             alerts=len(self.states),
         )
+        if self.outbox.url is None:
+            event(
+                log,
+                "no webhook configured: notifications wait in the outbox",
+                logging.WARNING,
+                variable=self.config.webhook_env,
+            )
         delivery = asyncio.ensure_future(self._deliver(stop))
         last_escalation = 0.0
         try:
