@@ -6,12 +6,11 @@ their append-only events as those parts arrive. ``metadata`` is the single schem
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from storage.timeseries import StoreError
 
@@ -90,21 +89,21 @@ class RecordsDB:
 
 
 def _create_schema(engine: sa.Engine, attempts: int = 5) -> None:
-    """Create missing tables; processes starting together on one file race to create them,
-    and the loser sees "already exists" or a lock: it checks again."""
+    """Create missing tables. Processes starting together race to create them: the loser's
+    "already exists" means the winner did the work, so look again rather than fail."""
     for attempt in range(attempts):
         try:
             metadata.create_all(engine)
             return
-        except OperationalError:
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as err:
+            if "already exists" not in str(err) and "duplicate key" not in str(err):
+                raise
             if attempt == attempts - 1:
                 raise
-            time.sleep(0.1 * (attempt + 1))
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    # the busy timeout first: switching to WAL waits for a lock another process may hold
-    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
