@@ -9,7 +9,6 @@ the row, the row is sent again with the same key, which the receiver uses to dro
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timedelta
 
@@ -124,8 +123,3 @@ class Outbox:
 
     def close(self) -> None:
         self._client.close()
-
-
-def payload_of(raw: str) -> dict[str, object]:
-    decoded: dict[str, object] = json.loads(raw)
-    return decoded

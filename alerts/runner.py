@@ -160,8 +160,8 @@ class AlertService:
             latest = self.store.latest([eq.id for eq in self.site.equipment])
             store_ok = True
             self._failures.recovered("timeseries-store")
-        except StoreError as err:
-            self._failures.failed("timeseries-store", str(err))
+        except Exception as err:  # whatever the backend raises, the store cannot be read
+            self._failures.failed("timeseries-store", f"{type(err).__name__}: {err}")
             latest, store_ok = {}, False
         self._remember(latest, now)
         try:
@@ -197,8 +197,11 @@ class AlertService:
         decisions = self._root_causes(decisions, comms, store_ok)
 
         notices: list[Notice] = []
+        by_subject: dict[str, list[_Decision]] = {}
         for decision in decisions:
-            notices += self._apply(decision, now)
+            by_subject.setdefault(decision.subject, []).append(decision)
+        for group in by_subject.values():
+            notices += self._apply_group(group, now)
         return notices
 
     def _hist(self, eq: Equipment) -> Iterable[str]:
@@ -262,6 +265,24 @@ class AlertService:
         ]
         return out + root
 
+    def _apply_group(self, group: list[_Decision], now: datetime) -> list[Notice]:
+        """One subject's rules, each after the rules that may inhibit it (entrapment before
+        elevator fault before out of service), so inhibition uses this step's states."""
+        notices: list[Notice] = []
+        inhibited: set[str] = set()
+        pending = group
+        while pending:
+            blocked = {target for d in pending for target in d.rule.inhibits}
+            ready = [d for d in pending if d.rule.id not in blocked] or pending  # a cycle
+            for decision in ready:
+                if decision.rule.id in inhibited:
+                    decision = replace(decision, inputs=replace(decision.inputs, suppressed=True))
+                notices += self._apply(decision, now)
+                if self.state(decision.rule.id, decision.subject).active:
+                    inhibited.update(decision.rule.inhibits)
+            pending = [d for d in pending if d not in ready]
+        return notices
+
     def _apply(self, decision: _Decision, now: datetime) -> list[Notice]:
         key = (decision.rule.id, decision.subject)
         old = self.state(*key)
@@ -323,7 +344,8 @@ class AlertService:
         """Evaluate every ``interval`` (or when woken) until ``stop`` is set."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        await asyncio.to_thread(self.load)
+        with contextlib.suppress(SQLAlchemyError, StoreError):
+            await asyncio.to_thread(self.load)  # else step() loads, once the DB answers
         event(
             log,
             "alert engine started",
@@ -331,15 +353,26 @@ class AlertService:
             rules=sum(len(r) for r in self.rules.values()),
             alerts=len(self.states),
         )
+        if self.outbox.url is None:
+            event(
+                log,
+                "no webhook configured: notifications wait in the outbox",
+                logging.WARNING,
+                variable=self.config.webhook_env,
+            )
         delivery = asyncio.ensure_future(self._deliver(stop))
         last_escalation = 0.0
         try:
             while not stop.is_set():
                 self._wake.clear()
-                self.publish(await asyncio.to_thread(self.step))
-                if self.clock.monotonic() - last_escalation >= 1.0:
-                    last_escalation = self.clock.monotonic()
-                    self.publish(await asyncio.to_thread(self.escalate))
+                try:
+                    self.publish(await asyncio.to_thread(self.step))
+                    if self.clock.monotonic() - last_escalation >= 1.0:
+                        last_escalation = self.clock.monotonic()
+                        self.publish(await asyncio.to_thread(self.escalate))
+                    self._failures.recovered("alert-step")
+                except Exception as err:  # the one place: the engine outlives any bad step
+                    self._failures.failed("alert-step", f"{type(err).__name__}: {err}")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.interval)
         finally:

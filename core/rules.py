@@ -15,9 +15,26 @@ from importlib import resources
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
-from core.durations import Duration
+
+def _duration(raw: object) -> object:
+    # the site file's duration syntax; imported late because core.site imports this module
+    if isinstance(raw, timedelta):
+        return raw
+    from core.site import parse_duration
+
+    return parse_duration(raw)
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 class _Model(BaseModel):
@@ -153,6 +170,9 @@ class Rule(_Model):
     ticket: TicketClass = TicketClass.GENERAL
     enabled: bool = True
     never_suppress: bool = False  # people at risk: page even during maintenance
+    # while this rule is pending or firing on a machine, these rules of the same machine are
+    # recorded but page nobody (an entrapment is one ticket, not also a fault and an outage)
+    inhibits: list[str] = Field(default_factory=list)
     roles: list[str] | None = None  # only machines with one of these roles
     roles_except: list[str] = Field(default_factory=list)
 
@@ -179,6 +199,7 @@ class RuleOverride(_Model):
     ticket: TicketClass | None = None
     enabled: bool | None = None
     never_suppress: bool | None = None
+    inhibits: list[str] | None = None
     roles: list[str] | None = None
     roles_except: list[str] | None = None
 

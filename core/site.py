@@ -6,6 +6,7 @@ its path; after that, code works with these typed models and never with raw dict
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -13,13 +14,37 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from core.catalogue import Catalogue, load_catalogue
-from core.durations import Duration
-from core.durations import parse_duration as parse_duration  # re-exported
 from core.rules import AlertsConfig, RuleError, RuleOverride, effective_rules
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(raw: object) -> object:
+    """Accept ``30s``, ``5m``, ``2h``, ``250ms`` or a number of seconds."""
+    try:
+        return _parse_duration(raw)
+    except OverflowError:
+        raise ValueError(f"duration out of range: {raw!r}") from None
+
+
+def _parse_duration(raw: object) -> object:
+    if isinstance(raw, str):
+        match = _DURATION.match(raw)
+        if match is None:
+            raise ValueError(f"not a duration: {raw!r} (use e.g. 500ms, 30s, 5m, 2h)")
+        return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    if isinstance(raw, bool):
+        raise ValueError("a duration cannot be a boolean")
+    if isinstance(raw, int | float):
+        return timedelta(seconds=raw)
+    return raw
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=64)]
 # A topic segment or host must never smuggle in wildcards, separators or credentials.
 TopicName = Annotated[str, Field(pattern=r"^[^#+\x00]+$", min_length=1, max_length=512)]

@@ -17,9 +17,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from core.durations import Duration
 from core.readings import Quality
-from core.site import Equipment, Identifier, Site
+from core.site import Duration, Equipment, Identifier, Site
 from simulators.models import ELEVATOR_FAULTS, FIRE_PANEL_FAULTS, PUMP_FAULTS, TANK_FAULTS
 
 # faults of the link, not of the machine: handled by the transports

@@ -119,7 +119,7 @@ class Rig:
 
     def close(self) -> None:
         self.service.outbox.close()
-        self.store.close()
+        self.store.close()  # closing twice is harmless
         self.records.close()
 
 

@@ -102,10 +102,10 @@ class Plant:
 
 
 @pytest.fixture
-def sqlite_plant(tmp_path: Path) -> Iterator[Plant]:
-    plant = Plant(tmp_path, f"sqlite:///{tmp_path / 'records.db'}")
-    yield plant
-    plant.close()
+def plant(tmp_path: Path, db_url: str) -> Iterator[Plant]:
+    engines = Plant(tmp_path, db_url)
+    yield engines
+    engines.close()
 
 
 def kill9(process: subprocess.Popen[bytes]) -> None:
@@ -113,8 +113,7 @@ def kill9(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def test_sigkill_while_pending_and_while_firing(sqlite_plant: Plant) -> None:
-    plant = sqlite_plant
+def test_sigkill_while_pending_and_while_firing(plant: Plant) -> None:
     first = plant.start_engine()
     plant.write(**{"pump-1": {"fault": 1}})
     wait_for("pending", lambda: plant.alert("pump_trip", "pump-1")["status"] == "pending")

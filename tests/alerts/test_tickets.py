@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+import yaml
 
+from alerts.maintenance import in_window
 from core.readings import Quality
+from core.rules import MaintenanceWindow
+from core.site import parse_site
 from storage import logbook
 from storage.tickets import TicketError, tickets, transition
-from tests.alerts.rig import Rig, aware, minutes
+from tests.alerts.rig import SITE_FILE, Rig, aware, minutes
 
 
 def test_pump_trip_opens_one_urgent_ticket_with_deadlines(rig: Rig) -> None:
@@ -220,3 +226,63 @@ def test_two_live_tickets_for_one_fault_are_refused_by_the_database(rig: Rig) ->
     copy = {k: v for k, v in ticket.items() if k != "id"}
     with pytest.raises(sa.exc.IntegrityError), rig.records.engine.begin() as conn:
         conn.execute(tickets.insert().values(**copy))
+
+
+def test_an_entrapment_is_one_ticket_not_also_a_fault_and_an_outage(rig: Rig) -> None:
+    rig.set("lift-1", moving=0, door_zone=0, alarm_button=1, fault=1, in_service=0)
+    rig.tick(times=90)
+    assert [t["rule_id"] for t in rig.tickets()] == ["entrapment"]
+    assert rig.service.state("elevator_fault", "lift-1").suppressed
+    # rescued, but the lift stays faulted: now the fault is a ticket of its own
+    rig.set("lift-1", door_zone=1, alarm_button=0)
+    rig.tick(times=2)
+    assert [t["rule_id"] for t in rig.tickets()] == ["entrapment", "elevator_fault"]
+
+
+def test_maintenance_window_records_but_pages_nobody(tmp_path: Path, db_url: str) -> None:
+    raw = yaml.safe_load(SITE_FILE.read_text(encoding="utf-8"))
+    # T0 is Monday 09:00 in Asia/Shanghai
+    raw["alerts"]["maintenance"] = [
+        {"days": ["mon"], "start": "09:00", "end": "09:30", "equipment": ["pump-1"]}
+    ]
+    rig = Rig(tmp_path, db_url, site=parse_site(raw))
+    try:
+        rig.set("pump-1", fault=1)
+        rig.set("gw-pump-a", fault=1)  # not in the window
+        rig.tick(seconds=60, times=29)
+        assert [t["equipment"] for t in rig.tickets()] == ["gw-pump-a"]
+        rig.tick(seconds=60, times=2)  # 09:31: the window is over and the pump still tripped
+        assert [t["equipment"] for t in rig.tickets()] == ["gw-pump-a", "pump-1"]
+    finally:
+        rig.close()
+
+
+@pytest.mark.parametrize(
+    ("local", "inside"),
+    [
+        ("2026-03-06 23:30", True),  # Friday night
+        ("2026-03-07 01:59", True),  # Saturday morning, still Friday's window
+        ("2026-03-07 02:00", False),
+        ("2026-03-05 23:30", False),  # Thursday
+    ],
+)
+def test_windows_across_midnight(local: str, inside: bool) -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    window = MaintenanceWindow(days=["fri"], start="22:00", end="02:00")
+    now = datetime.strptime(local, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+    assert in_window(window, now, tz) is inside
+
+
+def test_an_unreadable_store_is_one_root_cause_ticket(rig: Rig) -> None:
+    rig.set("pump-1", fault=1)
+    rig.tick()
+    rig.store.close()  # the time-series store is gone: nothing can be evaluated
+    for _ in range(40):
+        rig.clock.advance(1)
+        rig.service.step()
+    assert [(t["equipment"], t["rule_id"]) for t in rig.tickets()] == [
+        ("pump-1", "pump_trip"),
+        ("site:testsite", "store_down"),
+    ]
+    # what was firing stays firing: no data is not a recovery
+    assert rig.service.state("pump_trip", "pump-1").status == "firing"
