@@ -113,6 +113,7 @@ class BoardOut(BaseModel):
     site: str
     site_name: str
     timezone: str = Field(description="the site's time zone: the board shows times in it")
+    machines: dict[str, str] = Field(description="every machine's id and name")
     incidents: list[IncidentOut]
     alarms: list[AlertOut]
     tickets: list[TicketOut]

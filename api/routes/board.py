@@ -30,6 +30,7 @@ def board(ctx: ContextDep) -> BoardOut:
         site=ctx.site.site.id,
         site_name=ctx.site.site.name,
         timezone=ctx.site.site.timezone,
+        machines={eq.id: eq.name for eq in ctx.site.equipment},
         incidents=incidents,
         alarms=alarms,
         tickets=live,
