@@ -91,6 +91,8 @@ class RegisterSpec(_Model):
     type: RegisterType = RegisterType.UINT16
     order: WordOrder = WordOrder.ABCD
     bit: int | None = Field(default=None, ge=0, le=15)
+    # registers the value takes, as the device manual states it; checked against the type
+    count: int | None = Field(default=None, ge=1, le=4)
     scale: float = 1.0
     offset: float = 0.0
 
