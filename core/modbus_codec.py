@@ -97,10 +97,13 @@ def decode(spec: RegisterSpec, raw: Sequence[int] | Sequence[bool]) -> float:
     value = raw_from_registers(spec, [int(w) for w in raw])
     if isinstance(value, bool):
         return 1.0 if value else 0.0
+    if spec.scale == 1.0 and spec.offset == 0.0:
+        return float(value)
     scaled = value * spec.scale + spec.offset
     if not math.isfinite(scaled):
         raise DecodeError(f"{value} * {spec.scale} + {spec.offset} is not finite")
-    return float(scaled)
+    # 15 significant digits: 55992 * 0.1 is 5599.2, not 5599.200000000001
+    return float(f"{scaled:.15g}")
 
 
 def encode(spec: RegisterSpec, value: float | bool, current: Sequence[int] = ()) -> list[int]:
