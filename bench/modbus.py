@@ -49,9 +49,7 @@ def _pump_map() -> RegisterMap:
 
 async def _serve(count: int, conn: Connection) -> None:
     register_map = _pump_map()
-    servers = [
-        ModbusDeviceServer("127.0.0.1", _free_port(), {1: register_map}) for _ in range(count)
-    ]
+    servers = [ModbusDeviceServer("127.0.0.1", 0, {1: register_map}) for _ in range(count)]
     ports = []
     for server in servers:
         await server.start()
@@ -68,14 +66,6 @@ def _device_process(count: int, conn: Connection) -> None:
     asyncio.run(_serve(count, conn))
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Devices:
     """``count`` simulated pump VFDs in a child process."""
 
@@ -84,6 +74,9 @@ class Devices:
         self._conn, child = ctx.Pipe()
         self._process = ctx.Process(target=_device_process, args=(count, child), daemon=True)
         self._process.start()
+        if not self._conn.poll(120):
+            self._process.terminate()
+            raise RuntimeError("the simulated devices did not start (see the error above)")
         self.ports: list[int] = self._conn.recv()
 
     def stop(self) -> None:

@@ -117,7 +117,13 @@ class MqttSource(_Model):
 
 
 class SerialSettings(_Model):
-    port: Annotated[str, Field(pattern=r"^/dev/[A-Za-z0-9_./-]+$|^COM\d+$")]
+    # a device, or a pyserial URL for a serial server on the network (socket://, rfc2217://)
+    port: Annotated[
+        str,
+        Field(
+            pattern=r"^/dev/[A-Za-z0-9_./-]+$|^COM\d+$|^(socket|rfc2217)://[A-Za-z0-9.\-]+:\d+$"
+        ),
+    ]
     baudrate: int = Field(default=9600, ge=300, le=921600)
     parity: Literal["N", "E", "O"] = "N"
     stopbits: Literal[1, 2] = 1

@@ -17,7 +17,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from pymodbus.constants import ExcCodes
 from pymodbus.framer import FramerType
@@ -89,7 +89,10 @@ class _Unit:
 
 
 class ModbusDeviceServer:
-    """A simulated gateway: ``devices`` maps unit id to its register map."""
+    """A simulated gateway: ``devices`` maps unit id to its register map.
+
+    ``port=0`` lets the system pick a free port; ``port`` holds it once started.
+    """
 
     def __init__(
         self,
@@ -125,6 +128,9 @@ class ModbusDeviceServer:
             ignore_missing_devices=True,
         )
         await self._server.serve_forever(background=True)
+        if self.port == 0:  # the system picked a free port: report it
+            listener: Any = self._server.transport  # an asyncio.Server while listening
+            self.port = int(listener.sockets[0].getsockname()[1])
         event(log, "serving", host=self.host, port=self.port, units=len(self.units))
 
     async def stop(self) -> None:

@@ -157,6 +157,7 @@ async def test_failing_devices_get_their_quality_and_do_not_hold_up_the_others(
         dropper = harness.latest("dropper")
         assert {r.quality for r in dropper.values()} == {Quality.COMM_FAULT}
         assert {r.value for r in dropper.values()} == {None}
+        assert all("closed the connection" in (r.reason or "") for r in dropper.values())
         exceptions = harness.latest("exceptions")
         bad = exceptions.pop("outlet_pressure_mpa")
         assert bad.quality is Quality.INVALID
@@ -231,4 +232,28 @@ async def test_values_that_fail_the_catalogue_are_invalid(
     assert "expected an integer" in (readings["fault_code"].reason or "")
     assert readings["current_a"].quality is Quality.INVALID
     assert "not a number" in (readings["current_a"].reason or "")
+    harness.store.close()
+
+
+async def test_serial_rtu_settings_reach_pymodbus_and_read(
+    servers: Callable[..., Awaitable[ModbusDeviceServer]], tmp_path: Path
+) -> None:
+    # a serial RTU line, here through pyserial's socket:// URL to an RTU-over-TCP server:
+    # the same serial client code path as /dev/ttyUSB0, without a serial port
+    port = free_port()
+    served = modbus_site([{"id": "p1", "port": port, "map": "vfd-CDAB"}])
+    server = await servers(served, port, "rtu_over_tcp")
+    server.set_values(1, PUMP_VALUES)
+    serial = {"port": f"socket://127.0.0.1:{port}", "baudrate": 19200, "parity": "E"}
+    site = modbus_site(
+        [{"id": "p1", "framing": "rtu", "host": None, "serial": serial, "map": "vfd-CDAB"}]
+    )
+    harness = Harness(site, tmp_path)
+    device = harness.collector.devices["p1"]
+    params = device.gateway.client.comm_params
+    assert (params.host, params.baudrate, params.parity) == (serial["port"], 19200, "E")
+    readings = {r.signal: r for r in await harness.collector.poll(device)}
+    assert {r.quality for r in readings.values()} == {Quality.GOOD}
+    assert readings["frequency_hz"].value == pytest.approx(PUMP_VALUES["frequency_hz"])
+    harness.collector.gateways.close()
     harness.store.close()
