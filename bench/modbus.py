@@ -20,12 +20,13 @@ import asyncio
 import multiprocessing
 import os
 import statistics
+import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pymodbus.client import AsyncModbusTcpClient
 
@@ -201,6 +202,18 @@ async def collector_run(
     return collector, sink, elapsed
 
 
+T = TypeVar("T")
+
+
+async def _within(phase: Awaitable[T], limit: float = 120.0) -> T:
+    """A phase that hangs fails the benchmark instead of hanging it."""
+    return await asyncio.wait_for(phase, limit)
+
+
+def _progress(what: str) -> None:
+    print(f"  ... {what}", file=sys.stderr, flush=True)
+
+
 def _loadavg() -> str:
     one, five, _ = os.getloadavg()
     return f"{one:.2f} (1 min), {five:.2f} (5 min)"
@@ -214,9 +227,11 @@ async def main(args: argparse.Namespace) -> None:
     devices = Devices(args.throughput_devices)
     try:
         registers = 14  # the pump map's holding registers 0-13, one coalesced request
-        bare = await bare_loop(devices.ports, args.throughput_seconds, registers)
+        _progress("bare pymodbus loops")
+        bare = await _within(bare_loop(devices.ports, args.throughput_seconds, registers))
+        _progress("collector throughput")
         site = _site(devices.ports, "1ms")
-        collector, sink, elapsed = await collector_run(site, args.throughput_seconds, tmp)
+        collector, sink, elapsed = await _within(collector_run(site, args.throughput_seconds, tmp))
         stats = [collector.stats(eq) for eq in collector.devices]
         ours = sum(s.registers for s in stats) / elapsed
         requests_per_poll = sum(s.requests for s in stats) / max(1, sum(s.polls for s in stats))
@@ -231,8 +246,9 @@ async def main(args: argparse.Namespace) -> None:
     rows = []
     try:
         for label, dead in (("without dead device", None), ("with one dead device", dead_port)):
+            _progress(f"lateness {label}")
             site = _site(devices.ports, "1s", dead)
-            collector, _sink, elapsed = await collector_run(site, args.seconds, tmp)
+            collector, _sink, elapsed = await _within(collector_run(site, args.seconds, tmp))
             healthy = [collector.stats(eq) for eq in collector.devices if eq != "pump-dead"]
             lateness = [x for s in healthy for x in s.lateness]
             polls = [s.polls for s in healthy]

@@ -10,9 +10,9 @@ one outstanding request per connection there, so every device on a gateway share
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
@@ -84,7 +84,8 @@ class Gateway:
         self._backoff = backoff
         self._delay = 0.0
         self._next_attempt = 0.0
-        self._lost = asyncio.Event()
+        self._inflight: asyncio.Future[Any] | None = None
+        self._dropped = False
         # Our own timeout (per device) fires first; pymodbus's own is only a backstop, and
         # retries and reconnects are ours too, so that backoff is one policy in one place.
         self.client = self._make_client(source, source.timeout.total_seconds() + 5.0)
@@ -121,8 +122,9 @@ class Gateway:
         )
 
     def _on_connect_change(self, connected: bool) -> None:
-        if not connected:
-            self._lost.set()
+        if not connected and self._inflight is not None and not self._inflight.done():
+            self._dropped = True
+            self._inflight.cancel()
 
     async def _ensure_connected(self, timeout: float) -> None:
         if self.client.connected:
@@ -130,7 +132,6 @@ class Gateway:
         now = self._monotonic()
         if now < self._next_attempt:
             raise CommError(f"reconnecting to {self.key.where} in {self._next_attempt - now:.1f}s")
-        self._lost.clear()
         try:
             connected = await asyncio.wait_for(self.client.connect(), timeout)
         except (TimeoutError, OSError, ModbusException) as err:
@@ -177,26 +178,28 @@ class Gateway:
             Table.INPUT: self.client.read_input_registers,
         }[table]
         request = asyncio.ensure_future(reader(address, count=count, device_id=unit_id))
-        lost = asyncio.ensure_future(self._lost.wait())
+        # a connection lost mid-read cancels the request (see _on_connect_change)
+        self._inflight, self._dropped = request, False
         try:
-            done, _ = await asyncio.wait(
-                {request, lost}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            lost.cancel()
-        if request not in done:
-            request.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ModbusException):
-                await request
-            if lost in done:
+            async with asyncio.timeout(timeout):
+                response = await request
+        except TimeoutError:
+            raise CommError(
+                f"no answer from {self.key.where} unit {unit_id} within {timeout:g}s"
+            ) from None
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if self._dropped and (current is None or current.cancelling() == 0):
                 self.client.close()
-                raise CommError(f"{self.key.where} closed the connection during a read")
-            raise CommError(f"no answer from {self.key.where} unit {unit_id} within {timeout:g}s")
-        try:
-            response = request.result()
+                raise CommError(f"{self.key.where} closed the connection during a read") from None
+            raise
         except ModbusException as err:
             self.client.close()
             raise CommError(f"{self.key.where}: {err}") from err
+        finally:
+            self._inflight = None
+            if not request.done():
+                request.cancel()
         if response.isError():
             raise ExceptionResponse(int(response.exception_code))
         if table.is_bit_table:
