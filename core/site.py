@@ -73,7 +73,10 @@ class RegisterType(StrEnum):
 
     @property
     def register_count(self) -> int:
-        return {"int32": 2, "uint32": 2, "float32": 2, "float64": 4}.get(self.value, 1)
+        return _REGISTER_COUNTS.get(self.value, 1)
+
+
+_REGISTER_COUNTS = {"int32": 2, "uint32": 2, "float32": 2, "float64": 4}
 
 
 class WordOrder(StrEnum):
@@ -120,9 +123,7 @@ class SerialSettings(_Model):
     # a device, or a pyserial URL for a serial server on the network (socket://, rfc2217://)
     port: Annotated[
         str,
-        Field(
-            pattern=r"^/dev/[A-Za-z0-9_./-]+$|^COM\d+$|^(socket|rfc2217)://[A-Za-z0-9.\-]+:\d+$"
-        ),
+        Field(pattern=r"^/dev/[A-Za-z0-9_./-]+$|^COM\d+$|^(socket|rfc2217)://[A-Za-z0-9.\-]+:\d+$"),
     ]
     baudrate: int = Field(default=9600, ge=300, le=921600)
     parity: Literal["N", "E", "O"] = "N"

@@ -231,11 +231,12 @@ class ModbusCollector:
 
     # ------------------------------------------------------------ scheduling
 
-    async def _run_device(self, device: _Device, first_slot: float) -> None:
+    async def _run_device(self, device: _Device, first_slot: float, stop: asyncio.Event) -> None:
         interval = device.source.poll_interval.total_seconds()
         slot = first_slot
         stats = device.stats
-        while True:
+        # checking ``stop`` as well as being cancelled: a library may swallow a cancellation
+        while not stop.is_set():
             delay = slot - self.clock.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -271,7 +272,7 @@ class ModbusCollector:
         for index, device in enumerate(self.devices.values()):
             interval = device.source.poll_interval.total_seconds()
             first = start + interval * index / count
-            tasks.append(asyncio.ensure_future(self._run_device(device, first)))
+            tasks.append(asyncio.ensure_future(self._run_device(device, first, stop)))
         event(log, "polling", devices=count, gateways=len(self.gateways))
         stopping = asyncio.ensure_future(stop.wait())
         try:

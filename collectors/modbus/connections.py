@@ -132,12 +132,21 @@ class Gateway:
         now = self._monotonic()
         if now < self._next_attempt:
             raise CommError(f"reconnecting to {self.key.where} in {self._next_attempt - now:.1f}s")
+        attempt = asyncio.ensure_future(self.client.connect())
         try:
-            connected = await asyncio.wait_for(self.client.connect(), timeout)
-        except (TimeoutError, OSError, ModbusException) as err:
-            connected = False
+            done, _ = await asyncio.wait({attempt}, timeout=timeout)  # see _read_once
+        finally:
+            if not attempt.done():
+                attempt.cancel()
+        connected, reason = False, f"no connection within {timeout:g}s"
+        if not done:
+            pass
+        elif (err := attempt.exception()) is not None:
+            if not isinstance(err, OSError | ModbusException):
+                raise err
             reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
         else:
+            connected = attempt.result()
             reason = "connection refused or unreachable"
         if not connected:
             self.client.close()
@@ -178,28 +187,27 @@ class Gateway:
             Table.INPUT: self.client.read_input_registers,
         }[table]
         request = asyncio.ensure_future(reader(address, count=count, device_id=unit_id))
-        # a connection lost mid-read cancels the request (see _on_connect_change)
+        # A connection lost mid-read cancels the request (see _on_connect_change). The
+        # request is awaited through asyncio.wait, never directly: on Python 3.11 a task
+        # awaiting pymodbus's request can lose its own cancellation when the response lands
+        # in the same loop turn (the asyncio.wait_for race inside pymodbus).
         self._inflight, self._dropped = request, False
         try:
-            async with asyncio.timeout(timeout):
-                response = await request
-        except TimeoutError:
-            raise CommError(
-                f"no answer from {self.key.where} unit {unit_id} within {timeout:g}s"
-            ) from None
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if self._dropped and (current is None or current.cancelling() == 0):
-                self.client.close()
-                raise CommError(f"{self.key.where} closed the connection during a read") from None
-            raise
-        except ModbusException as err:
-            self.client.close()
-            raise CommError(f"{self.key.where}: {err}") from err
+            done, _ = await asyncio.wait({request}, timeout=timeout)
         finally:
             self._inflight = None
             if not request.done():
                 request.cancel()
+        if not done:
+            raise CommError(f"no answer from {self.key.where} unit {unit_id} within {timeout:g}s")
+        if request.cancelled():
+            self.client.close()
+            raise CommError(f"{self.key.where} closed the connection during a read")
+        try:
+            response = request.result()
+        except ModbusException as err:
+            self.client.close()
+            raise CommError(f"{self.key.where}: {err}") from err
         if response.isError():
             raise ExceptionResponse(int(response.exception_code))
         if table.is_bit_table:
