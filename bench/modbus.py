@@ -32,6 +32,7 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from collectors.modbus import ModbusCollector
 from collectors.sink import ReadingSink
+from core.logs import configure_logging
 from core.readings import Reading
 from core.site import RegisterMap, Site, load_site, parse_site
 from simulators.modbus_server import ModbusDeviceServer
@@ -295,6 +296,7 @@ def cli() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--throughput-devices", type=int, default=20)
     parser.add_argument("--throughput-seconds", type=float, default=8.0)
+    configure_logging("WARNING")
     asyncio.run(main(parser.parse_args()))
 
 
