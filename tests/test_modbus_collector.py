@@ -169,7 +169,8 @@ async def test_failing_devices_get_their_quality_and_do_not_hold_up_the_others(
 
         # the healthy device kept its interval: a dead poll takes 3 healthy intervals, so
         # had it waited on the others it would have skipped slots and polled far less
-        assert stats["healthy"].skipped_slots <= stats["healthy"].polls // 10
+        # (waiting behind the dead one it would skip 3 slots of 4; allow a loaded machine some)
+        assert stats["healthy"].skipped_slots <= stats["healthy"].polls // 4
         assert stats["healthy"].polls >= 2 * stats["dead"].polls
         assert stats["healthy"].comm_faults == 0
 
