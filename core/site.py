@@ -313,13 +313,15 @@ def _read_yaml(path: Path) -> Any:
         raise SiteError(str(path), [f"(file): not valid YAML: {err}"]) from err
 
 
-def _merge_included_maps(raw: dict[str, Any], base: Path, source: str) -> None:
+def _merge_included_maps(raw: dict[str, Any], base: Path, source: str) -> dict[str, str]:
+    """Merge included map files into ``register_maps``; returns map name -> its file."""
+    origins: dict[str, str] = {}
     includes = raw.get("include_maps") or []
     if not isinstance(includes, list):
-        return  # pydantic reports the type error with its path
+        return origins  # pydantic reports the type error with its path
     maps = raw.setdefault("register_maps", {})
     if not isinstance(maps, dict):
-        return
+        return origins
     errors: list[str] = []
     for i, rel in enumerate(includes):
         where = f"include_maps[{i}]"
@@ -341,22 +343,32 @@ def _merge_included_maps(raw: dict[str, Any], base: Path, source: str) -> None:
             if name in maps:
                 errors.append(f"{where} ({rel}): map '{name}' is defined twice")
             maps[name] = register_map
+            origins[str(name)] = rel
     if errors:
         raise SiteError(source, errors)
+    return origins
+
+
+def _in_file(error: str, origins: dict[str, str]) -> str:
+    """Say which included file a ``register_maps.NAME…`` error is in."""
+    for name, rel in origins.items():
+        if error.startswith(f"register_maps.{name}.") or error.startswith(f"register_maps.{name}:"):
+            return f"{error} (in {rel})"
+    return error
 
 
 def parse_site(raw: Any, source: str = "<site>", base: Path | None = None) -> Site:
     """Validate a decoded site document; raise SiteError with every problem found."""
     if not isinstance(raw, dict):
         raise SiteError(source, ["(root): expected a mapping with site, buildings, equipment"])
-    if base is not None:
-        _merge_included_maps(raw, base, source)
+    origins = _merge_included_maps(raw, base, source) if base is not None else {}
     try:
         site = Site.model_validate(raw)
     except ValidationError as err:
-        errors = [f"{_loc(e['loc'])}: {e['msg']}" for e in err.errors()]
+        errors = [_in_file(f"{_loc(e['loc'])}: {e['msg']}", origins) for e in err.errors()]
         raise SiteError(source, errors) from None
-    errors = _check_maps(site) + _check_references(site, load_catalogue())
+    errors = [_in_file(e, origins) for e in _check_maps(site)]
+    errors += _check_references(site, load_catalogue())
     try:
         ZoneInfo(site.site.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -10,7 +10,7 @@ import yaml
 from collectors.modbus import ModbusCollector
 from collectors.sink import ReadingSink
 from core.readings import Quality
-from core.site import Site, parse_site
+from core.site import Site, SiteError, load_site, parse_site
 from simulators.modbus_devices import ModbusDevices
 from simulators.models import Plant
 from storage import SqliteTimeSeriesStore, site_tags
@@ -78,3 +78,18 @@ async def test_example_machines_are_served_and_read_good(tmp_path: Path) -> None
         collector.gateways.close()
         store.close()
         await devices.stop()
+
+
+def test_errors_in_an_included_map_name_the_map_file(tmp_path: Path) -> None:
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "site.yaml").write_text((EXAMPLES / "site.yaml").read_text(encoding="utf-8"))
+    for path in (EXAMPLES / "maps").glob("*.yaml"):
+        (tmp_path / "maps" / path.name).write_text(path.read_text(encoding="utf-8"))
+    level = tmp_path / "maps" / "level-transmitter.yaml"
+    level.write_text(level.read_text().replace("order: CDAB, count: 2}", "order: CDAB, count: 1}"))
+    with pytest.raises(SiteError) as caught:
+        load_site(tmp_path / "site.yaml")
+    assert caught.value.errors[0] == (
+        "register_maps.level-transmitter.signals.level_m.count: float32 takes 2 register(s), "
+        "the map gives 1 (in maps/level-transmitter.yaml)"
+    )
