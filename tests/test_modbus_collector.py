@@ -181,8 +181,9 @@ async def test_failing_devices_get_their_quality_and_do_not_hold_up_the_others(
         assert whats.count("modbus:dropper") == 1
         assert whats.count("modbus:exceptions:outlet_pressure_mpa") == 1
 
-        # recovery: the dead gateway answers again, logged once
+        # recovery: the dead gateway answers again and the bad address is fixed, logged once
         running["dead"].set_answering(True)
+        running["exceptions"].fail_addresses(1, Table.HOLDING, [])
         seen = stats["dead"].good_polls
         await wait_for(lambda: stats["dead"].good_polls >= seen + 3, "dead device to recover")
         recovered = [
@@ -191,6 +192,14 @@ async def test_failing_devices_get_their_quality_and_do_not_hold_up_the_others(
             if r.getMessage() == "recovered" and r.fields["what"] == "modbus:dead"  # type: ignore[attr-defined]
         ]
         assert len(recovered) == 1
+        await wait_for(
+            lambda: any(
+                r.getMessage() == "recovered"
+                and r.fields["what"] == "modbus:exceptions:outlet_pressure_mpa"  # type: ignore[attr-defined]
+                for r in caplog.records
+            ),
+            "the fixed address to be read again",
+        )
         await harness.sink.flush()
         assert {r.quality for r in harness.latest("dead").values()} == {Quality.GOOD}
     finally:

@@ -74,6 +74,7 @@ class _Device:
     requests: list[ReadRequest]
     signal_specs: dict[str, SignalSpec]
     stats: DeviceStats = field(default_factory=DeviceStats)
+    invalid: set[str] = field(default_factory=set)  # signals now invalid, to log recovery
 
 
 class ModbusCollector:
@@ -204,7 +205,6 @@ class ModbusCollector:
         now: datetime = self.clock.now()
         readings: list[Reading] = []
         for name, spec in device.register_map.signals.items():
-            key = f"modbus:{eq.id}:{name}"
             reason = invalid.get(name)
             if reason is None:
                 try:
@@ -213,10 +213,13 @@ class ModbusCollector:
                     reason = f"{spec.table} {spec.address}: {err}"
                 else:
                     readings.append(Reading(eq.id, name, now, value))
-                    self._failures.recovered(key)
+                    if name in device.invalid:
+                        device.invalid.discard(name)
+                        self._failures.recovered(f"modbus:{eq.id}:{name}")
                     continue
             readings.append(Reading(eq.id, name, now, None, Quality.INVALID, reason))
-            self._failures.failed(key, reason)
+            device.invalid.add(name)
+            self._failures.failed(f"modbus:{eq.id}:{name}", reason)
         device.stats.good_polls += 1
         result = "ok" if all(r.quality is Quality.GOOD for r in readings) else "partial"
         self.metrics.inc(
