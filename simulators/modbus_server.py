@@ -121,6 +121,15 @@ class ModbusDeviceServer:
             unit.sim_device(unit_id, functools.partial(self._action, unit_id))
             for unit_id, unit in self.units.items()
         ]
+        if 0 not in self.units:
+            # any other unit id: answer as a gateway whose target does not respond
+            sim_devices.append(
+                SimDevice(
+                    0,
+                    simdata=[SimData(0, count=65536, datatype=DataType.REGISTERS)],
+                    action=self._no_such_unit,
+                )
+            )
         self._server = ModbusTcpServer(
             sim_devices,
             framer=_FRAMERS[self.framing],
@@ -160,6 +169,10 @@ class ModbusDeviceServer:
             self._dropping.add(unit_id)
         else:
             self._dropping.discard(unit_id)
+
+    async def _no_such_unit(self, *_request: object) -> ExcCodes:
+        self.requests += 1
+        return ExcCodes.GATEWAY_NO_RESPONSE
 
     async def _action(
         self,

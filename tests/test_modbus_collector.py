@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.modbus import Backoff, ModbusCollector, next_slot
+from collectors.modbus import Backoff, CommError, ModbusCollector, next_slot
 from collectors.sink import ReadingSink
 from core.readings import Quality, Reading
 from core.site import Site, Table, WordOrder
@@ -265,5 +265,29 @@ async def test_serial_rtu_settings_reach_pymodbus_and_read(
     readings = {r.signal: r for r in await harness.collector.poll(device)}
     assert {r.quality for r in readings.values()} == {Quality.GOOD}
     assert readings["frequency_hz"].value == pytest.approx(PUMP_VALUES["frequency_hz"])
+    harness.collector.gateways.close()
+    harness.store.close()
+
+
+async def test_unit_the_gateway_cannot_reach_is_a_comm_fault(
+    servers: Callable[..., Awaitable[ModbusDeviceServer]], tmp_path: Path
+) -> None:
+    port = free_port()
+    served = modbus_site([{"id": "p1", "port": port, "unit_id": 1}])
+    server = await servers(served, port)
+    server.set_values(1, PUMP_VALUES)
+    site = modbus_site(
+        [{"id": "p1", "port": port, "unit_id": 1}, {"id": "p9", "port": port, "unit_id": 9}]
+    )
+    harness = Harness(site, tmp_path)
+    device = harness.collector.devices["p9"]
+    for request in device.requests:  # each table, at any address, answers the same
+        with pytest.raises(CommError, match="gateway target device failed to respond"):
+            await device.gateway.read(request.table, request.address + 100, 3, 9, 1.0, 0)
+    missing = await harness.collector.poll(device)
+    assert {r.quality for r in missing} == {Quality.COMM_FAULT}
+    assert "gateway target device failed to respond" in (missing[0].reason or "")
+    present = await harness.collector.poll(harness.collector.devices["p1"])
+    assert {r.quality for r in present} == {Quality.GOOD}
     harness.collector.gateways.close()
     harness.store.close()

@@ -31,6 +31,8 @@ EXCEPTION_NAMES = {
     11: "gateway target device failed to respond",
 }
 
+GATEWAY_UNREACHABLE = {10, 11}
+
 
 class CommError(Exception):
     """No usable answer from the gateway or device."""
@@ -209,7 +211,11 @@ class Gateway:
             self.client.close()
             raise CommError(f"{self.key.where}: {err}") from err
         if response.isError():
-            raise ExceptionResponse(int(response.exception_code))
+            code = int(response.exception_code)
+            if code in GATEWAY_UNREACHABLE:
+                # the gateway answered for a device it cannot reach: a comms fault, not bad data
+                raise CommError(f"{self.key.where} unit {unit_id}: {ExceptionResponse(code)}")
+            raise ExceptionResponse(code)
         if table.is_bit_table:
             return list(response.bits[:count])
         registers = list(response.registers)
