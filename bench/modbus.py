@@ -282,10 +282,12 @@ async def main(args: argparse.Namespace) -> None:
     print(f"Lateness of poll starts, {args.devices} devices at 1 s, {args.seconds:g} s per run")
     header = f"  {'':24}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'skipped':>9}"
     print(header + f"{'polls/dev':>11}{'faults':>8}{'dead faults':>13}")
+    print("  (healthy devices only; polls/dev = mean polls per device / seconds run;")
+    print("   faults = comm faults of healthy devices; dead faults = failed polls of the dead one)")
     for label, p50, p99, worst, skipped, mean_polls, elapsed, faults, dead_faults in rows:
         print(
             f"  {label:24}{p50:>9.2f}{p99:>9.2f}{worst:>9.2f}{skipped:>9}"
-            f"{mean_polls:>7.1f}/{elapsed:<3.0f}{faults:>8}{dead_faults:>13}"
+            f"{mean_polls:>7.1f}/{elapsed:<4.1f}{faults:>7}{dead_faults:>13}"
         )
     print(f"\nload average after: {_loadavg()}")
 
