@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -34,6 +35,19 @@ LIVE = (
 )
 
 
+def _site_on_free_ports(tmp_path: Path) -> Path:
+    """The example site with its simulated Modbus gateways on ports this test picked, so a
+    demo running elsewhere on this machine cannot collide with it."""
+    text = (ROOT / "examples" / "site.yaml").read_text("utf-8")
+    ports = {p: str(free_port()) for p in set(re.findall(r"port: (\d+)", text))}
+    text = re.sub(r"port: (\d+)", lambda m: f"port: {ports[m.group(1)]}", text)
+    if (ROOT / "examples" / "maps").is_dir():
+        shutil.copytree(ROOT / "examples" / "maps", tmp_path / "maps")
+    site = tmp_path / "site.yaml"
+    site.write_text(text, "utf-8")
+    return site
+
+
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[tuple[int, MqttEndpoint]]:
     port = free_port()
@@ -50,11 +64,11 @@ def demo(tmp_path: Path) -> Iterator[tuple[int, MqttEndpoint]]:
             "--data-dir",
             str(tmp_path / "data"),
             "--site",
-            str(ROOT / "examples" / "site.yaml"),
+            str(_site_on_free_ports(tmp_path)),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
@@ -65,7 +79,10 @@ def demo(tmp_path: Path) -> Iterator[tuple[int, MqttEndpoint]]:
             if found:
                 broker = int(found.group(1))
                 break
-        assert broker is not None, "the demo printed no broker URL"
+        if broker is None:
+            process.wait(timeout=30)
+            assert process.stderr is not None
+            raise AssertionError(f"the demo printed no broker URL: {process.stderr.read()[-2000:]}")
         wait_listening(port, timeout=30)
         yield port, MqttEndpoint.parse(f"mqtt://127.0.0.1:{broker}")
     finally:
