@@ -16,6 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from api import ApiContext, create_app
+from collectors.modbus import ModbusCollector
 from collectors.mqtt import MqttCollector, MqttCollectorSettings
 from collectors.sink import ReadingSink
 from core.endpoints import MqttEndpoint
@@ -113,8 +114,11 @@ async def collect(settings: Settings) -> None:
             mqtt_endpoint(settings), client_id=settings.client_id, share_group=settings.share_group
         ),
     )
+    tasks: list[Task] = [sink.run, collector.run]
+    if any(eq.source.modbus is not None for eq in site.equipment):
+        tasks.append(ModbusCollector(site, sink).run)
     try:
-        await run_tasks([sink.run, collector.run], asyncio.Event(), None)
+        await run_tasks(tasks, asyncio.Event(), None)
     finally:
         store.close()
         records.close()
@@ -148,20 +152,30 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
     collector = MqttCollector(
         site, sink, MqttCollectorSettings(endpoint, client_id="plantroom-demo-collector")
     )
-    # the demo shows the whole chain: now and then a machine faults and recovers
+    # the demo shows the whole chain: now and then a machine faults and recovers; the
+    # simulation also serves the site's Modbus machines as simulated gateways
     simulation = Simulation(site, endpoint, seed=1, scenario=chaos_scenario(site, seed=1))
+    modbus_collector = ModbusCollector(site, sink)
     api_port = port or 8080
     context = ApiContext(site=site, store=store, records=records)
     stop = asyncio.Event()
     print(f"plantroom demo: site {site.site.id} ({site.site.name}), {len(site.equipment)} machines")
     print(f"  data directory: {data_dir.resolve()}")
     print(f"  MQTT broker:    mqtt://127.0.0.1:{broker.port} (embedded)")
+    for server in simulation.modbus.servers if simulation.modbus else []:
+        print(f"  Modbus gateway: {server.framing}://{server.host}:{server.port} (simulated)")
     print(f"  API:            http://127.0.0.1:{api_port}/api/v1/equipment")
     print(f"  API docs:       http://127.0.0.1:{api_port}/docs")
     print("  stop with Ctrl-C" + (f"; stopping by itself after {duration:g}s" if duration else ""))
     try:
         await run_tasks(
-            [sink.run, collector.run, simulation.run, api_task(context, "127.0.0.1", api_port)],
+            [
+                sink.run,
+                collector.run,
+                simulation.run,
+                modbus_collector.run,
+                api_task(context, "127.0.0.1", api_port),
+            ],
             stop,
             duration,
         )
