@@ -201,6 +201,14 @@ def check(run: ScenarioRun, resolved: Resolved) -> str | None:
                 f"{label}: {during} changes (before: {earlier}), want >= {expectation.min_changes}"
             )
         return None
+    if expectation.max_changes is not None:
+        before = [r for r in readings if start - expectation.within <= r.ts < start]
+        during, earlier = _changes(window), _changes(before)
+        if during > expectation.max_changes or earlier <= expectation.max_changes:
+            return (
+                f"{label}: {during} changes (before: {earlier}), want <= {expectation.max_changes}"
+            )
+        return None
     previous = [r for r in readings if r.ts < start]
     if not previous:
         return f"{label}: no reading before the window to compare with"
