@@ -15,7 +15,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -48,7 +48,6 @@ class ScenarioRun:
     simulation: Simulation
     bound: list[Resolved]
     sink: ReadingSink
-    listeners: list[Callable[[list[Reading]], None]] = field(default_factory=list)
 
     @property
     def started_at(self) -> datetime:
