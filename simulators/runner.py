@@ -21,6 +21,7 @@ from core.endpoints import MqttEndpoint
 from core.logs import event
 from core.site import Site
 from simulators.control import ControlListener
+from simulators.modbus_devices import ModbusDevices
 from simulators.models import FaultError, Plant
 from simulators.mqtt_transport import MqttDevices
 from simulators.scenario import (
@@ -76,6 +77,7 @@ class Simulation:
         start: datetime | None = None,
         scenario: Scenario | None = None,
         control: bool = True,
+        modbus: bool = True,
     ) -> None:
         if speed <= 0 or tick <= 0:
             raise ValueError("speed and tick must be positive")
@@ -103,6 +105,9 @@ class Simulation:
         ]
         self.mqtt: MqttDevices | None = None
         self.control: ControlListener | None = None
+        # Modbus machines are served by one simulated gateway per host:port of the site file
+        self.modbus = ModbusDevices(site) if modbus else None
+        self.modbus_silent: set[str] = set()
         if endpoint is not None:
             self.mqtt = MqttDevices(site, endpoint, mqtt_machines)
             if control:
@@ -134,13 +139,22 @@ class Simulation:
 
     def _apply_transport(self, eq_id: str, action: Action) -> None:
         down = action.inject is not None
-        if action.fault == "comms_loss":
-            if self.mqtt is None or not self.mqtt.serves(eq_id):
-                raise FaultError(f"{eq_id}: comms_loss needs the machine on a running transport")
+        if self.mqtt is not None and self.mqtt.serves(eq_id):
+            if action.fault != "comms_loss":
+                raise FaultError(f"{eq_id}: {action.fault} needs a Modbus machine")
             drop = action.params.get("drop_connection", True)
             self.mqtt.go_silent(eq_id, down, drop_connection=bool(drop))
+            return
+        if self.modbus is None or eq_id not in self.modbus.machines:
+            raise FaultError(f"{eq_id}: {action.fault} needs the machine on a running transport")
+        server, unit_id, _map = self.modbus.machines[eq_id]
+        if action.fault == "comms_loss":
+            # the device dies; its gateway and the other units behind it carry on
+            server.set_unit_answering(unit_id, not down)
+            (self.modbus_silent.add if down else self.modbus_silent.discard)(eq_id)
         else:
-            raise FaultError(f"{eq_id}: {action.fault} needs a Modbus transport")
+            server.set_answering(not down)  # gateway_down: every unit behind it goes quiet
+        event(log, "gateway down" if down else "gateway up", equipment=eq_id, port=server.port)
 
     def _apply_commands(self) -> None:
         if self.control is None:
@@ -188,22 +202,26 @@ class Simulation:
         self.publish()
 
     def publish(self) -> None:
-        if self.mqtt is None:
-            return
+        """MQTT machines publish; Modbus machines get their registers updated."""
         for eq_id, values in self.plant.values().items():
-            if self.mqtt.serves(eq_id):
+            if self.mqtt is not None and self.mqtt.serves(eq_id):
                 self.mqtt.publish(eq_id, self.sim_now, values)
+            elif self.modbus is not None and eq_id in self.modbus.machines:
+                self.modbus.update(eq_id, values)
 
     @property
     def scenario_done(self) -> bool:
         return self._schedule.next_index >= len(self._schedule.steps)
 
     async def start(self) -> None:
+        if self.modbus is not None:
+            await self.modbus.start()
         if self.mqtt is not None:
             self.mqtt.start()
         if self.control is not None:
             self.control.start()
         machines = len(self.mqtt.clients) if self.mqtt else 0
+        machines += len(self.modbus.machines) if self.modbus else 0
         event(
             log, "simulating", machines=machines, speed=self.speed, start=self.sim_now.isoformat()
         )
@@ -213,6 +231,8 @@ class Simulation:
             self.control.stop()
         if self.mqtt is not None:
             self.mqtt.stop()
+        if self.modbus is not None:
+            await self.modbus.stop()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Step every ``tick`` real seconds until ``stop`` is set."""

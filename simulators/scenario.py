@@ -112,7 +112,8 @@ class Expectation(_Target):
     ``value``/``below``/``above``/``quality``: some reading in the window matches, and the
     last reading before ``at`` did not (so the change happened in the window).
     ``min_changes``: the value changes at least that often in the window, and less often in
-    the window of the same length before it. ``steady``: every reading in the window has
+    the window of the same length before it; ``max_changes``: at most that often, and more
+    often in the window before (chatter that stopped). ``steady``: every reading in the window has
     that value (for a recovery after chatter, where "before" is not one value).
     """
 
@@ -124,14 +125,23 @@ class Expectation(_Target):
     above: float | None = None
     quality: Quality | None = None
     min_changes: int | None = Field(default=None, ge=1)
+    max_changes: int | None = Field(default=None, ge=0)
     steady: float | None = None
 
     @model_validator(mode="after")
     def _one_check(self) -> Expectation:
-        given = (self.value, self.below, self.above, self.quality, self.min_changes, self.steady)
+        given = (
+            self.value,
+            self.below,
+            self.above,
+            self.quality,
+            self.min_changes,
+            self.max_changes,
+            self.steady,
+        )
         if sum(x is not None for x in given) != 1:
             raise ValueError(
-                "give exactly one of value, below, above, quality, min_changes, steady"
+                "give exactly one of value, below, above, quality, min_changes, max_changes, steady"
             )
         return self
 

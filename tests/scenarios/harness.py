@@ -1,9 +1,11 @@
-"""Run a scenario end to end: simulator -> real broker -> real collector -> store.
+"""Run a scenario end to end: simulator -> real broker / real Modbus gateways -> real
+collectors -> store.
 
 The test drives the simulation one tick at a time (no real-time waits): after each tick it
-waits until the collector has stored that tick's readings, then lets the collector look for
-stale machines on the simulation's clock. Timestamps are simulated time, so expectations
-are checked at the scenario's scripted times. Reusable by other tests (e.g. alerts).
+polls every Modbus machine once, waits until the collectors have stored that tick's readings,
+then lets the MQTT collector look for stale machines on the simulation's clock. Timestamps
+are simulated time, so expectations are checked at the scenario's scripted times. Reusable
+by other tests (e.g. alerts).
 """
 
 from __future__ import annotations
@@ -13,18 +15,23 @@ import itertools
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 
+import yaml
+
+from collectors.modbus import ModbusCollector
 from collectors.mqtt import MqttCollector, MqttCollectorSettings
 from collectors.sink import ReadingSink
 from core.endpoints import MqttEndpoint
 from core.readings import Quality, Reading
-from core.site import Site
+from core.site import Site, parse_site
 from simulators.runner import Simulation
 from simulators.scenario import Expectation, Resolved, Scenario, bind
 from storage.timeseries import TimeSeriesStore
+from tests.servers.ports import free_port
 
 # 08:00 in Asia/Shanghai: the morning peak, so demand and lift traffic are lively
 START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
@@ -41,7 +48,6 @@ class ScenarioRun:
     simulation: Simulation
     bound: list[Resolved]
     sink: ReadingSink
-    listeners: list[Callable[[list[Reading]], None]] = field(default_factory=list)
 
     @property
     def started_at(self) -> datetime:
@@ -59,6 +65,19 @@ async def _until(condition: Callable[[], bool], what: str, timeout: float = WAIT
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up after {timeout:g}s waiting for {what}")
         await asyncio.sleep(0.005)
+
+
+def site_on_free_ports(path: Path, timeout: str = "250ms") -> Site:
+    """A site file with every Modbus gateway moved to a free port, and short timeouts so a
+    hung gateway costs the test little real time."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    moved: dict[int, int] = {}
+    for eq in raw["equipment"]:
+        source = eq["source"].get("modbus")
+        if source is not None:
+            source["port"] = moved.setdefault(source["port"], free_port())
+            source.update(timeout=timeout, retries=0)
+    return parse_site(raw, str(path), base=path.parent)
 
 
 def _stored_at(store: TimeSeriesStore, equipment: list[str], ts: datetime) -> bool:
@@ -100,6 +119,8 @@ async def run_scenario(
         stale_check_every=3600.0,  # the harness checks staleness itself, tick by tick
     )
     collector = MqttCollector(site, sink, settings, clock=simulation.clock)
+    # polled by the harness right after each tick, so every poll sees that tick's registers
+    modbus = ModbusCollector(site, sink, clock=simulation.clock)
     stop = asyncio.Event()
     tasks = [asyncio.ensure_future(sink.run(stop)), asyncio.ensure_future(collector.run(stop))]
     try:
@@ -111,7 +132,9 @@ async def run_scenario(
         for _ in range(ticks):
             done = len(simulation.applied)
             simulation.step()
+            await asyncio.gather(*(modbus.poll(device) for device in modbus.devices.values()))
             speaking = [e for e in simulation.mqtt.clients if e not in simulation.mqtt.silent]
+            speaking += list(modbus.devices)  # good or comm_fault, every poll stores readings
             now = simulation.sim_now
             await _until(partial(_stored_at, store, speaking, now), f"readings at {now}")
             for applied in simulation.applied[done:]:
@@ -126,6 +149,7 @@ async def run_scenario(
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
+        modbus.gateways.close()
         await simulation.stop()
     return ScenarioRun(scenario, site, store, simulation, bound, sink)
 
@@ -174,6 +198,14 @@ def check(run: ScenarioRun, resolved: Resolved) -> str | None:
         if during < expectation.min_changes or earlier >= expectation.min_changes:
             return (
                 f"{label}: {during} changes (before: {earlier}), want >= {expectation.min_changes}"
+            )
+        return None
+    if expectation.max_changes is not None:
+        before = [r for r in readings if start - expectation.within <= r.ts < start]
+        during, earlier = _changes(window), _changes(before)
+        if during > expectation.max_changes or earlier <= expectation.max_changes:
+            return (
+                f"{label}: {during} changes (before: {earlier}), want <= {expectation.max_changes}"
             )
         return None
     previous = [r for r in readings if r.ts < start]

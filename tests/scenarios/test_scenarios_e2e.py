@@ -1,5 +1,6 @@
-"""Every library scenario, end to end through a real mosquitto and the real MQTT collector:
-the stored readings show each fault and recovery at its scripted simulated time."""
+"""Every library scenario, end to end on the example site: simulated devices over a real
+mosquitto and real pymodbus gateways, read by the real MQTT and Modbus collectors; the stored
+readings show each fault and recovery at its scripted simulated time."""
 
 from __future__ import annotations
 
@@ -9,14 +10,13 @@ from pathlib import Path
 import pytest
 
 from core.endpoints import MqttEndpoint
-from core.site import Site, load_site
+from core.site import Site
 from simulators.scenario import Expectation, library, load_scenario
 from storage import SqliteTimeSeriesStore, site_tags
-from tests.scenarios.harness import failures, run_scenario
+from tests.scenarios.harness import failures, run_scenario, site_on_free_ports
 from tests.servers.mosquitto import Mosquitto, start_mosquitto
 
-SITES = Path(__file__).resolve().parent.parent / "sites"
-MQTT_SCENARIOS = sorted(name for name in library() if name != "gateway_down")
+EXAMPLE_SITE = Path(__file__).resolve().parent.parent.parent / "examples" / "site.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -26,27 +26,27 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def mqtt_site() -> Site:
-    return load_site(SITES / "sim-mqtt.yaml")
+@pytest.fixture
+def example_site() -> Site:
+    return site_on_free_ports(EXAMPLE_SITE)
 
 
-@pytest.mark.parametrize("name", MQTT_SCENARIOS)
+@pytest.mark.parametrize("name", sorted(library()))
 async def test_scenario_end_to_end(
-    name: str, broker: Mosquitto, mqtt_site: Site, tmp_path: Path
+    name: str, broker: Mosquitto, example_site: Site, tmp_path: Path
 ) -> None:
     scenario = load_scenario(library()[name])
     assert scenario.expect, f"{name} has no expectations to prove it"
-    store = SqliteTimeSeriesStore(tmp_path / "ts.db", site_tags(mqtt_site))
+    store = SqliteTimeSeriesStore(tmp_path / "ts.db", site_tags(example_site))
     try:
-        run = await run_scenario(scenario, mqtt_site, MqttEndpoint.parse(broker.url), store)
+        run = await run_scenario(scenario, example_site, MqttEndpoint.parse(broker.url), store)
         assert failures(run) == []
     finally:
         store.close()
 
 
 async def test_the_harness_reports_a_fault_that_is_not_at_its_scripted_time(
-    broker: Mosquitto, mqtt_site: Site, tmp_path: Path
+    broker: Mosquitto, example_site: Site, tmp_path: Path
 ) -> None:
     scenario = load_scenario(library()["pump_trip"])
     pump = {"select": {"kind": "pump", "role": "domestic"}}
@@ -62,9 +62,9 @@ async def test_the_harness_reports_a_fault_that_is_not_at_its_scripted_time(
             ]
         }
     )
-    store = SqliteTimeSeriesStore(tmp_path / "ts.db", site_tags(mqtt_site))
+    store = SqliteTimeSeriesStore(tmp_path / "ts.db", site_tags(example_site))
     try:
-        run = await run_scenario(wrong, mqtt_site, MqttEndpoint.parse(broker.url), store)
+        run = await run_scenario(wrong, example_site, MqttEndpoint.parse(broker.url), store)
         problems = failures(run)
     finally:
         store.close()
