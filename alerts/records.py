@@ -284,9 +284,20 @@ def open_or_reopen(
         "opened",
         now,
         f"{rule.name}，派单给值班工程师",
-        data={"episode": s.episode, "notify": "duty_engineer", "flapping": s.flapping},
+        data={
+            "episode": s.episode,
+            "notify": "duty_engineer",
+            "flapping": s.flapping,
+            "respond_by": _iso(due.respond_by),
+            "on_site_by": _iso(due.on_site_by),
+            "resolve_by": _iso(due.resolve_by),
+        },
     )
     return [notice] if notice is not None else []
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return None if ts is None else ts.isoformat()
 
 
 def _recurred(conn: Connection, live: RowMapping, s: AlertState, now: datetime) -> list[Notice]:

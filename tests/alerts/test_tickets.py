@@ -30,6 +30,7 @@ def test_pump_trip_opens_one_urgent_ticket_with_deadlines(rig: Rig) -> None:
         "urgent",
     )
     assert ticket["status"] == "open" and ticket["fault_active"]
+    assert ticket["title"] == "生活泵1号 水泵跳闸"  # Chinese names round-trip
     assert aware(ticket["respond_by"]) == fault_at + minutes(10)
     assert aware(ticket["on_site_by"]) == fault_at + minutes(30)
     assert aware(ticket["resolve_by"]) == fault_at + timedelta(hours=12)
