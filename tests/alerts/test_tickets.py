@@ -287,3 +287,12 @@ def test_an_unreadable_store_is_one_root_cause_ticket(rig: Rig) -> None:
     ]
     # what was firing stays firing: no data is not a recovery
     assert rig.service.state("pump_trip", "pump-1").status == "firing"
+
+
+def test_a_level_falling_fast_is_a_rate_of_change_alert(rig: Rig) -> None:
+    level = 80.0
+    for _ in range(150):  # 8 %/min for 2.5 minutes: a burst pipe
+        level -= 8.0 / 60
+        rig.set("tank-1", level_pct=level)
+        rig.tick()
+    assert [t["rule_id"] for t in rig.tickets()] == ["level_falling_fast"]
