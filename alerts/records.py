@@ -151,9 +151,9 @@ def _effects(
 ) -> list[Notice]:
     s = t.state
     notices = [_alert_notice(t, rule)]
-    if t.change in (Change.PENDING, Change.CANCELLED):
-        return notices  # kept in the alert row only: pending alerts never notify
     note = {
+        Change.PENDING: "异常出现，确认中",
+        Change.CANCELLED: "确认期内恢复，未告警",
         Change.FIRING: "告警" + ("（维护中，不派单）" if s.suppressed else ""),
         Change.PAGED: "维护结束，告警仍在，派单",
         Change.FLAPPING: "告警抖动（频繁变化），合并为一条",
@@ -170,6 +170,8 @@ def _effects(
             {"rule_id": s.rule_id, "change": t.change.value, "episode": s.episode},
         ),
     )
+    if t.change in (Change.PENDING, Change.CANCELLED):
+        return notices  # pending alerts never notify
     if rule.ticket is TicketClass.EMERGENCY:
         notices += _incident(conn, t, rule)
     elif rule.ticket is not TicketClass.NONE:
