@@ -3,10 +3,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-DEBIAN_PACKAGES ?= mosquitto mosquitto-clients postgresql
+DEBIAN_PACKAGES ?= mosquitto mosquitto-clients mbpoll postgresql
 DEMO_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest venv system-deps bench bench-ingest clean bench-alerts
+.PHONY: demo test lint typecheck pytest venv system-deps bench bench-ingest bench-modbus clean bench-alerts
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -40,10 +40,13 @@ pytest: venv system-deps
 
 test: system-deps venv lint typecheck pytest
 
-bench: bench-ingest bench-alerts
+bench: bench-ingest bench-modbus bench-alerts
 
 bench-ingest: venv system-deps
 	$(PY) -m bench.ingest
+
+bench-modbus: venv
+	$(PY) -m bench.modbus $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
