@@ -296,3 +296,18 @@ def test_a_level_falling_fast_is_a_rate_of_change_alert(rig: Rig) -> None:
         rig.set("tank-1", level_pct=level)
         rig.tick()
     assert [t["rule_id"] for t in rig.tickets()] == ["level_falling_fast"]
+
+
+def test_failure_to_start_is_its_own_ticket_not_also_a_trip(rig: Rig) -> None:
+    rig.set("pump-1", running=0, fault=1, fault_code=31)
+    rig.tick(times=3)
+    assert [t["rule_id"] for t in rig.tickets()] == ["failure_to_start"]
+    rig.set("gw-pump-a", fault=1, fault_code=12)  # another drive code: a trip
+    rig.tick()
+    assert [t["rule_id"] for t in rig.tickets()] == ["failure_to_start", "pump_trip"]
+
+
+def test_an_overflow_is_not_also_a_high_level_ticket(rig: Rig) -> None:
+    rig.set("tank-1", level_pct=99.5, high_level=1)
+    rig.tick(times=15)
+    assert [t["rule_id"] for t in rig.tickets()] == ["tank_overflow"]
