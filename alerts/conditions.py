@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 
 from core.readings import Quality, Reading
-from core.rules import AllOf, AnyOf, Condition, Count, Rate, Stale, State, Threshold
+from core.rules import AllOf, AnyOf, Code, Condition, Count, Rate, Stale, State, Threshold
 
 Point = tuple[datetime, float]
 
@@ -61,6 +61,8 @@ def evaluate(condition: Condition, view: MachineView, now: datetime, active: boo
         return None
     if isinstance(condition, State):
         return (value != 0.0) == condition.is_
+    if isinstance(condition, Code):
+        return value in condition.in_
     return _threshold(condition, value, active)
 
 

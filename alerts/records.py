@@ -151,9 +151,9 @@ def _effects(
 ) -> list[Notice]:
     s = t.state
     notices = [_alert_notice(t, rule)]
-    if t.change in (Change.PENDING, Change.CANCELLED):
-        return notices  # kept in the alert row only: pending alerts never notify
     note = {
+        Change.PENDING: "异常出现，确认中",
+        Change.CANCELLED: "确认期内恢复，未告警",
         Change.FIRING: "告警" + ("（维护中，不派单）" if s.suppressed else ""),
         Change.PAGED: "维护结束，告警仍在，派单",
         Change.FLAPPING: "告警抖动（频繁变化），合并为一条",
@@ -170,6 +170,8 @@ def _effects(
             {"rule_id": s.rule_id, "change": t.change.value, "episode": s.episode},
         ),
     )
+    if t.change in (Change.PENDING, Change.CANCELLED):
+        return notices  # pending alerts never notify
     if rule.ticket is TicketClass.EMERGENCY:
         notices += _incident(conn, t, rule)
     elif rule.ticket is not TicketClass.NONE:
@@ -284,9 +286,20 @@ def open_or_reopen(
         "opened",
         now,
         f"{rule.name}，派单给值班工程师",
-        data={"episode": s.episode, "notify": "duty_engineer", "flapping": s.flapping},
+        data={
+            "episode": s.episode,
+            "notify": "duty_engineer",
+            "flapping": s.flapping,
+            "respond_by": _iso(due.respond_by),
+            "on_site_by": _iso(due.on_site_by),
+            "resolve_by": _iso(due.resolve_by),
+        },
     )
     return [notice] if notice is not None else []
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return None if ts is None else ts.isoformat()
 
 
 def _recurred(conn: Connection, live: RowMapping, s: AlertState, now: datetime) -> list[Notice]:

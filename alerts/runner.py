@@ -75,7 +75,10 @@ class AlertService:
             rules = effective_rules(
                 eq.kind, eq.role, self.config.rules, eq.rules, set(spec.signals)
             )
-            self.rules[eq.id] = rules
+            # titles name the machine: "生活变频泵1号 水泵跳闸" on tickets and notifications
+            self.rules[eq.id] = [
+                r.model_copy(update={"name": f"{eq.name} {r.name}"}) for r in rules
+            ]
             self.bool_signals[eq.id] = frozenset(
                 n for n, s in spec.signals.items() if s.type is SignalType.BOOL
             )

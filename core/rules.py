@@ -88,6 +88,14 @@ class State(_Model):
     is_: bool = Field(alias="is")
 
 
+class Code(_Model):
+    """A numeric status equal to one of ``in`` (drive fault codes, controller states)."""
+
+    type: Literal["code"]
+    signal: str
+    in_: list[float] = Field(alias="in", min_length=1)
+
+
 class Rate(_Model):
     """Change of ``signal`` per ``per`` over the last ``window`` (first to last good value)."""
 
@@ -133,7 +141,7 @@ class AnyOf(_Model):
 
 
 Condition = Annotated[
-    Threshold | State | Rate | Stale | Count | AllOf | AnyOf, Field(discriminator="type")
+    Threshold | State | Code | Rate | Stale | Count | AllOf | AnyOf, Field(discriminator="type")
 ]
 AllOf.model_rebuild()
 AnyOf.model_rebuild()
@@ -343,6 +351,7 @@ __all__ = [
     "AlertsConfig",
     "AllOf",
     "AnyOf",
+    "Code",
     "Condition",
     "Count",
     "Deadlines",

@@ -30,6 +30,7 @@ def test_pump_trip_opens_one_urgent_ticket_with_deadlines(rig: Rig) -> None:
         "urgent",
     )
     assert ticket["status"] == "open" and ticket["fault_active"]
+    assert ticket["title"] == "生活泵1号 水泵跳闸"  # Chinese names round-trip
     assert aware(ticket["respond_by"]) == fault_at + minutes(10)
     assert aware(ticket["on_site_by"]) == fault_at + minutes(30)
     assert aware(ticket["resolve_by"]) == fault_at + timedelta(hours=12)
@@ -286,3 +287,27 @@ def test_an_unreadable_store_is_one_root_cause_ticket(rig: Rig) -> None:
     ]
     # what was firing stays firing: no data is not a recovery
     assert rig.service.state("pump_trip", "pump-1").status == "firing"
+
+
+def test_a_level_falling_fast_is_a_rate_of_change_alert(rig: Rig) -> None:
+    level = 60.0  # where the rig's tank has been
+    for _ in range(150):  # 8 %/min for 2.5 minutes: a burst pipe
+        level -= 8.0 / 60
+        rig.set("tank-1", level_pct=level)
+        rig.tick()
+    assert [t["rule_id"] for t in rig.tickets()] == ["level_falling_fast"]
+
+
+def test_failure_to_start_is_its_own_ticket_not_also_a_trip(rig: Rig) -> None:
+    rig.set("pump-1", running=0, fault=1, fault_code=31)
+    rig.tick(times=3)
+    assert [t["rule_id"] for t in rig.tickets()] == ["failure_to_start"]
+    rig.set("gw-pump-a", fault=1, fault_code=12)  # another drive code: a trip
+    rig.tick()
+    assert [t["rule_id"] for t in rig.tickets()] == ["failure_to_start", "pump_trip"]
+
+
+def test_an_overflow_is_not_also_a_high_level_ticket(rig: Rig) -> None:
+    rig.set("tank-1", level_pct=99.5, high_level=1)
+    rig.tick(times=15)
+    assert [t["rule_id"] for t in rig.tickets()] == ["tank_overflow"]
