@@ -170,7 +170,8 @@ async def test_board_snapshot_shows_fire_alarms_alarms_and_tickets(
     rig.tick()
     async with client:
         board = (await client.get("/api/v1/board", headers=viewer)).json()
-    assert [(i["equipment"], i["title"]) for i in board["incidents"]] == [("panel-1", "火警")]
+    assert [i["equipment"] for i in board["incidents"]] == ["panel-1"]
+    assert "火警" in board["incidents"][0]["title"]
     assert board["incidents"][0]["equipment_name"] == "消防主机"
     assert {a["rule_id"] for a in board["alarms"]} >= {"fire_alarm", "pump_trip"}
     assert [t["equipment"] for t in board["tickets"]] == ["pump-1"]  # a fire is no repair ticket
