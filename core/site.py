@@ -438,6 +438,12 @@ def _read_yaml(path: Path) -> Any:
         raise SiteError(str(path), [f"(file): not UTF-8 text: {err}"]) from err
     except yaml.YAMLError as err:
         raise SiteError(str(path), [f"(file): not valid YAML: {err}"]) from err
+    except RecursionError:
+        raise SiteError(str(path), ["(file): not valid YAML: nested too deeply"]) from None
+    except ValueError as err:
+        # PyYAML builds dates and integers with Python's constructors: 2026-13-45, or an
+        # integer of more than 4300 digits, fails there, outside yaml.YAMLError
+        raise SiteError(str(path), [f"(file): not valid YAML: {err}"]) from err
 
 
 MAX_INCLUDE_BYTES = 1 << 20
