@@ -440,10 +440,12 @@ def _read_yaml(path: Path) -> Any:
         raise SiteError(str(path), [f"(file): not valid YAML: {err}"]) from err
     except RecursionError:
         raise SiteError(str(path), ["(file): not valid YAML: nested too deeply"]) from None
-    except ValueError as err:
-        # PyYAML builds dates and integers with Python's constructors: 2026-13-45, or an
-        # integer of more than 4300 digits, fails there, outside yaml.YAMLError
-        raise SiteError(str(path), [f"(file): not valid YAML: {err}"]) from err
+    except (ValueError, TypeError, AttributeError, OverflowError) as err:
+        # PyYAML's constructors leak these past yaml.YAMLError: a date like 2026-13-45, an
+        # integer of more than 4300 digits, an explicit tag on a value it does not fit
+        # ('!!timestamp x' is an AttributeError inside PyYAML)
+        reason = f"{type(err).__name__}: {err}"[:200]
+        raise SiteError(str(path), [f"(file): not valid YAML: {reason}"]) from err
 
 
 MAX_INCLUDE_BYTES = 1 << 20
