@@ -106,6 +106,7 @@ def mqtt_endpoint(settings: Settings) -> MqttEndpoint:
 async def collect(settings: Settings) -> None:
     """``plantroom collect``: the collectors named by the site file, into the configured store."""
     site = load_site(settings.site_path)
+    shard = Shard.parse(settings.collector_shard, settings.collector_name)
     store, records = open_stores(settings, site)
     sink = ReadingSink(store, records, buffer=DiskBuffer(settings.buffer_path))
     collector = MqttCollector(
@@ -117,8 +118,7 @@ async def collect(settings: Settings) -> None:
     )
     tasks: list[Task] = [sink.run, collector.run]
     if any(eq.source.modbus is not None for eq in site.equipment):
-        mine = modbus_share(site, Shard.parse(settings.collector_shard, settings.collector_name))
-        tasks.append(ModbusCollector(site, sink, only=mine).run)
+        tasks.append(ModbusCollector(site, sink, only=modbus_share(site, shard)).run)
     try:
         await run_tasks(tasks, asyncio.Event(), None)
     finally:

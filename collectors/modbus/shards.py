@@ -40,7 +40,9 @@ class Shard:
 
     def __post_init__(self) -> None:
         if not 1 <= self.index <= self.count:
-            raise ValueError(f"collector shard {self.index}/{self.count}: need 1 <= shard <= count")
+            raise ValueError(
+                f"PLANTROOM_COLLECTOR_SHARD={self.index}/{self.count}: need 1 <= shard <= count"
+            )
         if self.name is not None and not _NAME.match(self.name):
             raise ValueError(
                 f"PLANTROOM_COLLECTOR_NAME={self.name!r}: use lower-case letters, digits and '-'"
