@@ -72,6 +72,28 @@ def test_every_machine_is_polled_by_exactly_one_shard(
         assert sum(1 for share in shares if ids <= share) == 1
 
 
+@settings(max_examples=40, deadline=None)
+@given(hosts=gateway_hosts, count=st.integers(1, 4), data=st.data())
+def test_with_pins_every_machine_is_still_polled_exactly_once(
+    hosts: list[tuple[str, int]], count: int, data: st.DataObject
+) -> None:
+    # some gateways pinned to named processes; the named processes also take a shard
+    names = ["north", "south"]
+    devices = plant(hosts, 2)
+    for gateway in range(len(hosts)):
+        pin = data.draw(st.sampled_from([None, *names]))
+        for device in devices:
+            if pin and device["id"].startswith(f"p{gateway}-"):
+                device["collector"] = pin
+    site = make_site(devices)
+    sharded = [Shard(i, count, dict(enumerate(names, 1)).get(i)) for i in range(1, count + 1)]
+    processes = sharded + [Shard.parse("", name) for name in names[count:]]  # pins only
+    shares = [assign(site, shard) for shard in processes]
+    every = {eq.id for eq in site.equipment}
+    assert set().union(*shares) == every
+    assert sum(len(share) for share in shares) == len(every)
+
+
 @settings(max_examples=30, deadline=None)
 @given(hosts=gateway_hosts, count=st.integers(1, 8), data=st.data())
 def test_assignment_does_not_depend_on_site_file_order(
@@ -113,6 +135,8 @@ def test_pinned_gateway_goes_only_to_its_named_collector() -> None:
     assert "a" not in assign(site, Shard(1, 1))
     assert "a" not in assign(site, Shard(1, 1, "plantroom-c"))
     assert "c" in assign(site, Shard(1, 1))
+    # a named process without a shard polls its pinned gateways only
+    assert assign(site, Shard.parse("", "plantroom-b")) == {"a", "b"}
 
 
 def test_machines_on_one_gateway_must_name_the_same_collector() -> None:
@@ -133,6 +157,7 @@ def test_machines_on_one_gateway_must_name_the_same_collector() -> None:
     ("text", "name", "expected"),
     [
         ("", None, Shard(1, 1)),
+        ("", "north", Shard(0, 0, "north")),
         ("2/3", None, Shard(2, 3)),
         (" 1 / 2 ", "north", Shard(1, 2, "north")),
     ],
@@ -149,6 +174,7 @@ def test_shard_settings(text: str, name: str | None, expected: Shard) -> None:
         ("2", None, "expected INDEX/COUNT"),
         ("a/b", None, "expected INDEX/COUNT"),
         ("1/2", "North Wing", "lower-case letters"),
+        ("0/0", None, "need 1 <= shard <= count"),
     ],
 )
 def test_bad_shard_settings_are_clear_errors(text: str, name: str | None, message: str) -> None:

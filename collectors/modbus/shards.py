@@ -12,8 +12,9 @@ the process's own settings:
   site-file reordering (it depends on the key only), and going from N to N+1 shards moves
   only the gateways the new shard wins, about 1/(N+1) of them.
 
-Shards are numbered from 1: ``PLANTROOM_COLLECTOR_SHARD=2/3`` is the second of three; the
-default ``1/1`` polls every unpinned gateway.
+Shards are numbered from 1: ``PLANTROOM_COLLECTOR_SHARD=2/3`` is the second of three. Without
+a shard setting a process is ``1/1`` (every unpinned gateway), unless it has a name: a named
+process without a shard polls only the gateways pinned to its name.
 """
 
 from __future__ import annotations
@@ -32,14 +33,19 @@ _NAME = re.compile(r"^[a-z0-9-]{1,64}$")  # the site file's collector names are 
 
 @dataclass(frozen=True, slots=True)
 class Shard:
-    """This process's share: shard ``index`` (1-based) of ``count``, and its name if any."""
+    """This process's share: shard ``index`` (1-based) of ``count``, and its name if any.
+
+    ``count`` 0 (with a name): no share of the unpinned gateways, only the pinned ones.
+    """
 
     index: int = 1
     count: int = 1
     name: str | None = None
 
     def __post_init__(self) -> None:
-        if not 1 <= self.index <= self.count:
+        if self.count == 0 and self.index == 0 and self.name is not None:
+            pass  # a process for its pinned gateways only
+        elif not 1 <= self.index <= self.count:
             raise ValueError(
                 f"PLANTROOM_COLLECTOR_SHARD={self.index}/{self.count}: need 1 <= shard <= count"
             )
@@ -50,10 +56,10 @@ class Shard:
 
     @classmethod
     def parse(cls, text: str | None, name: str | None = None) -> Shard:
-        """``"2/3"`` (shard 2 of 3); empty or None is ``1/1``."""
+        """``"2/3"`` (shard 2 of 3); empty or None is ``1/1``, or pins only with a name."""
         name = name.strip() if name else None
         if not text or not text.strip():
-            return cls(name=name or None)
+            return cls(0, 0, name) if name else cls()
         match = _SHARD.match(text)
         if match is None:
             raise ValueError(
@@ -62,6 +68,8 @@ class Shard:
         return cls(int(match.group(1)), int(match.group(2)), name or None)
 
     def __str__(self) -> str:
+        if self.count == 0:
+            return f"pinned to {self.name} only"
         return f"{self.index}/{self.count}" + (f" ({self.name})" if self.name else "")
 
 
@@ -102,7 +110,7 @@ def polls(key: GatewayKey, machines: Iterable[Equipment], shard: Shard) -> bool:
     pin = pinned_to(machines)
     if pin is not None:
         return pin == shard.name
-    return shard_of(key, shard.count) == shard.index
+    return shard.count > 0 and shard_of(key, shard.count) == shard.index
 
 
 def assign(site: Site, shard: Shard) -> set[str]:
