@@ -98,8 +98,8 @@ def _check_field_path(path: str) -> str:
     parts = path.split(".")
     if len(parts) > 16 or not all(parts):
         raise ValueError("expected a dotted path of 1 to 16 non-empty keys, e.g. 'st.run'")
-    if any(ord(c) < 32 or c in "#+" for c in path):
-        raise ValueError("a field path has no control characters or MQTT wildcards")
+    if any(ord(c) < 32 or c == "\x7f" for c in path):
+        raise ValueError("a field path has no control characters")
     return path
 
 
