@@ -18,7 +18,8 @@ import uvicorn
 
 from alerts.runner import AlertService
 from api import ApiContext, create_app
-from collectors.modbus import ModbusCollector
+from collectors.modbus import ModbusCollector, Shard
+from collectors.modbus.shards import gateway_label, gateways, pinned_to, polls
 from collectors.mqtt import MqttCollector, MqttCollectorSettings
 from collectors.sink import ReadingSink
 from core.endpoints import MqttEndpoint
@@ -27,7 +28,7 @@ from core.logs import event
 from core.site import Site, load_site
 from plantroom.broker import EmbeddedBroker, free_port
 from plantroom.settings import Settings
-from simulators.modbus_devices import ModbusDevices
+from simulators.chaos import chaos_scenario
 from simulators.runner import Simulation
 from storage import RecordsDB, TimeSeriesStore, open_timeseries, site_tags
 from storage.buffer import DiskBuffer
@@ -108,6 +109,7 @@ def mqtt_endpoint(settings: Settings) -> MqttEndpoint:
 async def collect(settings: Settings) -> None:
     """``plantroom collect``: the collectors named by the site file, into the configured store."""
     site = load_site(settings.site_path)
+    shard = Shard.parse(settings.collector_shard, settings.collector_name)
     store, records = open_stores(settings, site)
     sink = ReadingSink(store, records, buffer=DiskBuffer(settings.buffer_path))
     collector = MqttCollector(
@@ -119,12 +121,38 @@ async def collect(settings: Settings) -> None:
     )
     tasks: list[Task] = [sink.run, collector.run]
     if any(eq.source.modbus is not None for eq in site.equipment):
-        tasks.append(ModbusCollector(site, sink).run)
+        tasks.append(ModbusCollector(site, sink, only=modbus_share(site, shard)).run)
     try:
         await run_tasks(tasks, asyncio.Event(), None)
     finally:
         store.close()
         records.close()
+
+
+def modbus_share(site: Site, shard: Shard) -> set[str]:
+    """The machines this process polls; logs which gateways it takes and which it leaves."""
+    mine: set[str] = set()
+    taken: list[str] = []
+    for key, machines in gateways(site).items():
+        label = gateway_label(key)
+        if polls(key, machines, shard):
+            mine.update(eq.id for eq in machines)
+            taken.append(label)
+            event(
+                log,
+                "modbus gateway polled here",
+                gateway=label,
+                shard=str(shard),
+                equipment=",".join(eq.id for eq in machines),
+            )
+        else:
+            pin = pinned_to(machines)
+            reason = f"collector {pin}" if pin else "another shard"
+            event(log, "modbus gateway left to others", gateway=label, to=reason)
+    event(log, "modbus share", shard=str(shard), gateways=len(taken), machines=len(mine))
+    if not taken:
+        event(log, "this collector polls no Modbus gateway", logging.WARNING, shard=str(shard))
+    return mine
 
 
 async def serve_api(settings: Settings, host: str, port: int) -> None:
@@ -143,24 +171,6 @@ async def serve_api(settings: Settings, host: str, port: int) -> None:
         records.close()
 
 
-def modbus_devices_task(devices: ModbusDevices, simulation: Simulation) -> Task:
-    """Serve the site's Modbus gateways, fed each second from the simulated plant."""
-
-    async def serve(stop: asyncio.Event) -> None:
-        await devices.start()
-        try:
-            while not stop.is_set():
-                for eq_id, values in simulation.plant.values().items():
-                    if eq_id in devices.machines:
-                        devices.update(eq_id, values)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1.0)
-        finally:
-            await devices.stop()
-
-    return serve
-
-
 async def demo(data_dir: Path, port: int | None, duration: float | None, site_path: Path) -> None:
     """Everything in one process on embedded defaults, with simulators (``plantroom demo``)."""
     site = load_site(site_path)
@@ -173,8 +183,9 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
     collector = MqttCollector(
         site, sink, MqttCollectorSettings(endpoint, client_id="plantroom-demo-collector")
     )
-    simulation = Simulation(site, endpoint, seed=1)
-    modbus_devices = ModbusDevices(site)
+    # the demo shows the whole chain: now and then a machine faults and recovers; the
+    # simulation also serves the site's Modbus machines as simulated gateways
+    simulation = Simulation(site, endpoint, seed=1, scenario=chaos_scenario(site, seed=1))
     modbus_collector = ModbusCollector(site, sink)
     api_port = port or 8080
     context = ApiContext(site=site, store=store, records=records)
@@ -187,7 +198,7 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
     print(f"plantroom demo: site {site.site.id} ({site.site.name}), {len(site.equipment)} machines")
     print(f"  data directory: {data_dir.resolve()}")
     print(f"  MQTT broker:    mqtt://127.0.0.1:{broker.port} (embedded)")
-    for server in modbus_devices.servers:
+    for server in simulation.modbus.servers if simulation.modbus else []:
         print(f"  Modbus gateway: {server.framing}://{server.host}:{server.port} (simulated)")
     print(f"  API:            http://127.0.0.1:{api_port}/api/v1/equipment")
     print(f"  API docs:       http://127.0.0.1:{api_port}/docs")
@@ -198,7 +209,6 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
                 sink.run,
                 collector.run,
                 simulation.run,
-                modbus_devices_task(modbus_devices, simulation),
                 modbus_collector.run,
                 alert_service.run,
                 api_task(context, "127.0.0.1", api_port),
@@ -238,6 +248,7 @@ __all__ = [
     "collect",
     "demo",
     "free_port",
+    "modbus_share",
     "open_stores",
     "run_alerts",
     "run_tasks",
