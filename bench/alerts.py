@@ -46,7 +46,7 @@ def demo_site() -> Site:
     raw = yaml.safe_load((ROOT / "examples" / "site.yaml").read_text(encoding="utf-8"))
     # every trip is a new ticket: no reopening, and no merging of repeated trips as flapping
     raw.setdefault("alerts", {}).update(reopen_window="0s", flapping={"changes": 1000})
-    return parse_site(raw, "examples/site.yaml (bench)")
+    return parse_site(raw, "examples/site.yaml (bench)", base=ROOT / "examples")
 
 
 class Load:
@@ -54,7 +54,9 @@ class Load:
 
     def __init__(self, site: Site, devices: MqttDevices, rate: float) -> None:
         self.site, self.devices, self.rate = site, devices, rate
-        self.values = {eq.id: dict(HEALTHY[eq.kind]) for eq in site.equipment}
+        self.values = {
+            eq.id: dict(HEALTHY[eq.kind]) for eq in site.equipment if eq.source.mqtt is not None
+        }
         self.per_round = sum(len(v) for v in self.values.values())
         self.published = 0
         self.stop = threading.Event()
@@ -114,7 +116,9 @@ async def bench(rounds: int, rate: float, broker: str) -> None:
     collector = MqttCollector(site, sink, MqttCollectorSettings(endpoint, "bench-collector"))
     service = AlertService(site, store, records)
     sink.listen(service.notify)
-    devices = MqttDevices(site, endpoint, list(site.equipment))
+    # the MQTT machines carry the load (Modbus machines are polled, not published)
+    mqtt_machines = [eq for eq in site.equipment if eq.source.mqtt is not None]
+    devices = MqttDevices(site, endpoint, mqtt_machines)
     stop = asyncio.Event()
     tasks = [asyncio.ensure_future(t(stop)) for t in (sink.run, collector.run, service.run)]
     devices.start()
@@ -132,7 +136,11 @@ async def bench(rounds: int, rate: float, broker: str) -> None:
         with records.engine.connect() as conn:
             row = (
                 conn.execute(
-                    sa.select(tickets).where(tickets.c.status == "open", tickets.c.fault_active)
+                    sa.select(tickets).where(
+                        tickets.c.equipment == FAULTY,
+                        tickets.c.status == "open",
+                        tickets.c.fault_active,
+                    )
                 )
                 .mappings()
                 .first()
