@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 from core.site import Site
 from storage import logbook
+from storage.influx_ts import InfluxConfig, InfluxTimeSeriesStore, open_influx
 from storage.records import DeadLetter, RecordsDB
 from storage.sqlite_ts import SqliteTimeSeriesStore
 from storage.timeseries import Bucket, SeriesTags, StoreError, TimeSeriesStore
@@ -29,14 +30,19 @@ def open_timeseries(url: str, tags: Mapping[str, SeriesTags]) -> TimeSeriesStore
         if not path:
             raise StoreError(f"time-series URL {url!r}: no file path (sqlite:///data/ts.db)")
         return SqliteTimeSeriesStore(path, tags)
+    if parsed.scheme in ("influxdb", "influxdbs"):
+        return open_influx(url, tags)
     raise StoreError(
-        f"time-series URL scheme {parsed.scheme!r} is not supported (use sqlite:///path)"
+        f"time-series URL scheme {parsed.scheme!r} is not supported "
+        "(use sqlite:///path or influxdb://TOKEN@host:8086?org=ORG&bucket=BUCKET)"
     )
 
 
 __all__ = [
     "Bucket",
     "DeadLetter",
+    "InfluxConfig",
+    "InfluxTimeSeriesStore",
     "RecordsDB",
     "SeriesTags",
     "SqliteTimeSeriesStore",
