@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-DEBIAN_PACKAGES ?= mosquitto mosquitto-clients
+DEBIAN_PACKAGES ?= mosquitto mosquitto-clients postgresql
 DEMO_ARGS ?=
 
 .PHONY: demo test lint typecheck pytest venv system-deps bench bench-ingest clean
@@ -18,6 +18,9 @@ venv: $(VENV)/.installed
 
 demo: venv
 	$(VENV)/bin/plantroom demo $(DEMO_ARGS)
+
+# time-series servers for the backend contract suite and the dashboard query tests
+DEBIAN_PACKAGES += victoria-metrics influxdb
 
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \

@@ -11,7 +11,9 @@ from core.endpoints import MqttEndpoint
 from core.site import Site, load_site
 from plantroom.broker import EmbeddedBroker
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
+from tests.servers.fixtures import influxdb1, victoria  # noqa: F401  (session servers)
 from tests.servers.mosquitto import Mosquitto, start_mosquitto
+from tests.servers.postgres import Postgres, start_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,3 +50,11 @@ def records(tmp_path: Path) -> Iterator[RecordsDB]:
     db = RecordsDB(f"sqlite:///{tmp_path / 'records.db'}")
     yield db
     db.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One real PostgreSQL for the session; ``postgres.create_database()`` per test."""
+    server = start_postgres()
+    yield server
+    server.stop()

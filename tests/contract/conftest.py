@@ -29,8 +29,8 @@ from storage import (
 )
 from storage.influx_ts import line_protocol
 from storage.timeseries import SeriesTags
-from tests.servers.influxdb import InfluxDB1, start_influxdb1
-from tests.servers.victoria import VictoriaMetrics, start_victoria
+from tests.servers.influxdb import InfluxDB1
+from tests.servers.victoria import VictoriaMetrics
 
 INFLUX2_ENV = "PLANTROOM_TEST_INFLUX_URL"
 
@@ -61,20 +61,6 @@ influx2 = pytest.param(
         "to run the suite against a real InfluxDB 2 (see README)",
     ),
 )
-
-
-@pytest.fixture(scope="session")
-def influxdb1(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxDB1]:
-    server = start_influxdb1(tmp_path_factory.mktemp("influxdb1"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def victoria(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaMetrics]:
-    server = start_victoria(tmp_path_factory.mktemp("victoria"))
-    yield server
-    server.stop()
 
 
 def clear_influx2(url: str) -> None:
