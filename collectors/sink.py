@@ -41,12 +41,15 @@ class ReadingSink:
         metrics: Metrics = METRICS,
         max_batch: int = 5000,
         max_pending: int = 200_000,
+        linger: float = 0.01,
     ) -> None:
         self.store = store
         self.records = records
         self.metrics = metrics
         self.max_batch = max_batch
         self.max_pending = max_pending
+        # wait this long after the first reading of a batch so that batches grow under load
+        self.linger = linger
         self._lock = threading.Lock()
         self._pending = _Pending([], [], [])
         self._wake = asyncio.Event()
@@ -113,6 +116,8 @@ class ReadingSink:
                 await asyncio.wait({waiter, stopper}, timeout=1.0, return_when="FIRST_COMPLETED")
                 waiter.cancel()
                 stopper.cancel()
+                if self.linger and not stop.is_set():
+                    await asyncio.sleep(self.linger)
                 continue
             if await self.flush():
                 backoff = 0.2

@@ -23,6 +23,12 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a site file")
     check.add_argument("site", type=Path)
+
+    sub.add_parser("collect", help="run the collectors (environment: PLANTROOM_*)")
+
+    api = sub.add_parser("api", help="serve the HTTP API (environment: PLANTROOM_*)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8080)
     return parser
 
 
@@ -43,7 +49,32 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         asyncio.run(demo(args.data_dir, args.port, args.duration, args.site))
         return 0
+    if args.command in ("collect", "api"):
+        return _run_service(args)
     return 2
+
+
+def _run_service(args: argparse.Namespace) -> int:
+    from core.site import SiteError
+    from plantroom.processes import collect, serve_api
+    from plantroom.settings import Settings
+    from storage import StoreError
+
+    settings = Settings.from_env()
+    try:
+        if args.command == "collect":
+            asyncio.run(collect(settings))
+        else:
+            asyncio.run(serve_api(settings, args.host, args.port))
+    except SiteError as err:
+        print(
+            "\n".join([f"{err.source}: {len(err.errors)} error(s)", *err.errors]), file=sys.stderr
+        )
+        return 1
+    except (StoreError, ValueError) as err:
+        print(f"plantroom {args.command}: {err}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

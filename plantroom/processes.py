@@ -89,6 +89,51 @@ async def run_tasks(tasks: list[Task], stop: asyncio.Event, duration: float | No
             raise result
 
 
+def mqtt_endpoint(settings: Settings) -> MqttEndpoint:
+    endpoint = MqttEndpoint.parse(settings.mqtt_url)
+    if endpoint.embedded:
+        raise ValueError(
+            "PLANTROOM_MQTT_URL=embedded only works inside `plantroom demo`; "
+            "set it to mqtt://host:1883 for separate processes"
+        )
+    return endpoint
+
+
+async def collect(settings: Settings) -> None:
+    """``plantroom collect``: the collectors named by the site file, into the configured store."""
+    site = load_site(settings.site_path)
+    store, records = open_stores(settings, site)
+    sink = ReadingSink(store, records)
+    collector = MqttCollector(
+        site,
+        sink,
+        MqttCollectorSettings(
+            mqtt_endpoint(settings), client_id=settings.client_id, share_group=settings.share_group
+        ),
+    )
+    try:
+        await run_tasks([sink.run, collector.run], asyncio.Event(), None)
+    finally:
+        store.close()
+        records.close()
+
+
+async def serve_api(settings: Settings, host: str, port: int) -> None:
+    """``plantroom api``: the HTTP API over the configured stores."""
+    site = load_site(settings.site_path)
+    store, records = open_stores(settings, site)
+    event(log, "serving api", url=f"http://{host}:{port}/api/v1", site=site.site.id)
+    try:
+        await run_tasks(
+            [api_task(ApiContext(site=site, store=store, records=records), host, port)],
+            asyncio.Event(),
+            None,
+        )
+    finally:
+        store.close()
+        records.close()
+
+
 async def demo(data_dir: Path, port: int | None, duration: float | None, site_path: Path) -> None:
     """Everything in one process on embedded defaults, with simulators (``plantroom demo``)."""
     site = load_site(site_path)
@@ -124,4 +169,13 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
         event(log, "demo stopped")
 
 
-__all__ = ["Components", "api_task", "demo", "free_port", "open_stores", "run_tasks"]
+__all__ = [
+    "Components",
+    "api_task",
+    "collect",
+    "demo",
+    "free_port",
+    "open_stores",
+    "run_tasks",
+    "serve_api",
+]

@@ -100,12 +100,17 @@ class SqliteTimeSeriesStore:
                     for r in readings
                 ]
                 self._db.executemany("INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?)", rows)
+                newest: dict[int, tuple[int, int, float | None, str, str | None]] = {}
+                for row in rows:  # one upsert per series per batch, not one per reading
+                    held = newest.get(row[0])
+                    if held is None or row[1] >= held[1]:
+                        newest[row[0]] = row
                 self._db.executemany(
                     "INSERT INTO latest VALUES (?, ?, ?, ?, ?) ON CONFLICT (series_id) DO UPDATE "
                     "SET ts_ms = excluded.ts_ms, value = excluded.value, "
                     "quality = excluded.quality, reason = excluded.reason "
                     "WHERE excluded.ts_ms >= latest.ts_ms",
-                    rows,
+                    list(newest.values()),
                 )
                 self._db.execute("COMMIT")
             except sqlite3.Error as err:
