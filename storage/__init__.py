@@ -7,7 +7,6 @@ from urllib.parse import urlparse
 
 from core.site import Site
 from storage import logbook
-from storage.influx_ts import InfluxConfig, InfluxTimeSeriesStore, open_influx
 from storage.records import DeadLetter, RecordsDB
 from storage.sqlite_ts import SqliteTimeSeriesStore
 from storage.timeseries import Bucket, SeriesTags, StoreError, TimeSeriesStore
@@ -31,6 +30,8 @@ def open_timeseries(url: str, tags: Mapping[str, SeriesTags]) -> TimeSeriesStore
             raise StoreError(f"time-series URL {url!r}: no file path (sqlite:///data/ts.db)")
         return SqliteTimeSeriesStore(path, tags)
     if parsed.scheme in ("influxdb", "influxdbs"):
+        from storage.influx_ts import open_influx  # only production needs influxdb-client
+
         return open_influx(url, tags)
     raise StoreError(
         f"time-series URL scheme {parsed.scheme!r} is not supported "
@@ -41,8 +42,6 @@ def open_timeseries(url: str, tags: Mapping[str, SeriesTags]) -> TimeSeriesStore
 __all__ = [
     "Bucket",
     "DeadLetter",
-    "InfluxConfig",
-    "InfluxTimeSeriesStore",
     "RecordsDB",
     "SeriesTags",
     "SqliteTimeSeriesStore",

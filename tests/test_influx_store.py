@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from core.readings import Reading
-from storage import InfluxConfig, InfluxTimeSeriesStore, StoreError, open_timeseries
+from storage import StoreError, open_timeseries
+from storage.influx_ts import InfluxConfig, InfluxTimeSeriesStore
 from storage.timeseries import SeriesTags
 from tests.servers.influxdb import ADMIN_PASSWORD, InfluxDB1
 from tests.servers.ports import free_port

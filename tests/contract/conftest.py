@@ -20,14 +20,8 @@ import pytest
 
 from core.readings import Quality, Reading, ms_from_utc
 from core.site import load_site
-from storage import (
-    InfluxConfig,
-    InfluxTimeSeriesStore,
-    SqliteTimeSeriesStore,
-    TimeSeriesStore,
-    site_tags,
-)
-from storage.influx_ts import line_protocol
+from storage import SqliteTimeSeriesStore, TimeSeriesStore, site_tags
+from storage.influx_ts import InfluxConfig, InfluxTimeSeriesStore, line_protocol
 from storage.timeseries import SeriesTags
 from tests.servers.influxdb import InfluxDB1
 from tests.servers.victoria import VictoriaMetrics
