@@ -19,8 +19,9 @@ venv: $(VENV)/.installed
 demo: venv
 	$(VENV)/bin/plantroom demo $(DEMO_ARGS)
 
-# time-series servers for the backend contract suite and the dashboard query tests
-DEBIAN_PACKAGES += victoria-metrics influxdb
+# time-series servers for the backend contract suite and the dashboard query tests, and
+# docker-compose (v1) to validate docker-compose.yml where the compose plugin is missing
+DEBIAN_PACKAGES += victoria-metrics influxdb docker-compose
 
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \

@@ -112,11 +112,19 @@ def test_state_lives_in_named_volumes_and_bind_mounts_exist() -> None:
 
 def test_secrets_come_from_env_and_the_example_defines_them() -> None:
     text = (ROOT / "docker-compose.yml").read_text("utf-8")
-    needed = {m[1] for m in VAR.finditer(text) if not m[2]}
-    defaulted = {m[1] for m in VAR.finditer(text) if m[2]}
+    needed = {m[1] for m in VAR.finditer(text) if not m[2] or "?" in m[2]}
+    defaulted = {m[1] for m in VAR.finditer(text) if m[2] and "?" not in m[2]}
+    for secret in (
+        "MQTT_PASSWORD",
+        "INFLUXDB_TOKEN",
+        "POSTGRES_PASSWORD",
+        "GRAFANA_ADMIN_PASSWORD",
+    ):
+        assert f"${{{secret}:?" in text, f"{secret} must be required, not silently empty"
     example = env_example()
     assert needed <= example.keys(), needed - example.keys()
-    assert example.keys() <= needed | defaulted, "unused in .env.example"
+    unused = example.keys() - needed - defaulted - {"COMPOSE_PROJECT_NAME"}
+    assert not unused, f"unused in .env.example: {unused}"
     for key, value in example.items():
         if "PASSWORD" in key or "TOKEN" in key:
             assert "CHANGE-ME" in value, key
@@ -177,31 +185,43 @@ def test_deploy_scripts_are_valid_shell(script: str) -> None:
     subprocess.run([shell, "-n", str(ROOT / script)], check=True)
 
 
-def compose_plugin() -> bool:
+def compose_command() -> list[str] | None:
+    """``docker compose`` (v2 plugin) or Debian's ``docker-compose`` (v1), whichever exists."""
     docker = shutil.which("docker")
-    if docker is None:
-        return False
-    probe = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
-    return probe.returncode == 0
+    if docker is not None:
+        probe = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
 
 
-@pytest.mark.skipif(not compose_plugin(), reason="the docker compose plugin is not installed")
+@pytest.mark.skipif(compose_command() is None, reason="neither docker compose nor docker-compose")
 def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
+    command = compose_command()
+    assert command is not None
     env = tmp_path / ".env"
     env.write_text((ROOT / ".env.example").read_text("utf-8"), "utf-8")
-    subprocess.run(
-        [
-            "docker",
-            "compose",
-            "--env-file",
-            str(env),
-            "-f",
-            str(ROOT / "docker-compose.yml"),
-            "--profile",
-            "simulators",
-            "config",
-            "--quiet",
-        ],
-        check=True,
+    base = [*command, "--env-file", str(env), "-f", str(ROOT / "docker-compose.yml")]
+    checked = subprocess.run(
+        [*base, "--profile", "simulators", "config"],
+        capture_output=True,
+        text=True,
+        check=False,
         cwd=ROOT,
     )
+    assert checked.returncode == 0, checked.stderr
+    resolved = yaml.safe_load(checked.stdout)
+    assert set(resolved["services"]) == set(SERVICES)
+    # a missing secret is an error, not an empty password
+    env.write_text(
+        "\n".join(
+            line for line in env.read_text("utf-8").splitlines() if "MQTT_PASSWORD" not in line
+        ),
+        "utf-8",
+    )
+    broken = subprocess.run(
+        [*base, "config"], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert broken.returncode != 0
+    assert "set MQTT_PASSWORD in .env" in broken.stderr
