@@ -1,9 +1,11 @@
 """Where every collector's readings go: one task batches them into the time-series store.
 
 Collectors call ``submit`` (from any thread) with readings and an optional callback that runs
-once they are stored, which is how the MQTT collector acknowledges a message only after its
-readings are durable. A failing store is retried with backoff; nothing is acknowledged, and
-nothing dropped silently, while it is down.
+once they are durable, which is how the MQTT collector acknowledges a message only after its
+readings are stored. When the store fails and a ``DiskBuffer`` is given, readings go to the
+buffer (durable, so they are acknowledged) and are replayed in order when the store is back.
+When the buffer is full, or there is none, nothing is acknowledged: MQTT messages stay at the
+broker, and the batch waits in memory (bounded; overflow drops the oldest, counted and logged).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from core.logs import FailureTracker, event
 from core.metrics import METRICS, Metrics
 from core.readings import Reading
+from storage.buffer import BufferFull, DiskBuffer
 from storage.records import DeadLetter, RecordsDB
 from storage.timeseries import StoreError, TimeSeriesStore
 
@@ -42,6 +46,7 @@ class ReadingSink:
         max_batch: int = 5000,
         max_pending: int = 200_000,
         linger: float = 0.01,
+        buffer: DiskBuffer | None = None,
     ) -> None:
         self.store = store
         self.records = records
@@ -50,6 +55,9 @@ class ReadingSink:
         self.max_pending = max_pending
         # wait this long after the first reading of a batch so that batches grow under load
         self.linger = linger
+        self.buffer = buffer
+        self._replay_backoff = 0.5
+        self._next_replay = 0.0
         self._lock = threading.Lock()
         self._pending = _Pending([], [], [])
         self._wake = asyncio.Event()
@@ -108,12 +116,17 @@ class ReadingSink:
         backoff = 0.2
         while True:
             if not self._has_pending():
+                if self.buffer is not None and self.buffer.depth:
+                    await self.replay()
                 if stop.is_set():
                     return
                 self._wake.clear()
                 waiter = asyncio.ensure_future(self._wake.wait())
                 stopper = asyncio.ensure_future(stop.wait())
-                await asyncio.wait({waiter, stopper}, timeout=1.0, return_when="FIRST_COMPLETED")
+                timeout = 0.25 if self.buffer is not None and self.buffer.depth else 1.0
+                await asyncio.wait(
+                    {waiter, stopper}, timeout=timeout, return_when="FIRST_COMPLETED"
+                )
                 waiter.cancel()
                 stopper.cancel()
                 if self.linger and not stop.is_set():
@@ -145,24 +158,103 @@ class ReadingSink:
                 self._put_back(batch)
                 return False
         batch.letters = []
-        try:
-            for start in range(0, len(batch.readings), self.max_batch):
-                chunk = batch.readings[start : start + self.max_batch]
-                # on failure the whole batch is retried; writes are idempotent per timestamp
-                await asyncio.to_thread(self.store.write, chunk)
+        was_buffering = self.buffer is not None and self.buffer.depth > 0
+        buffering = was_buffering
+        if not buffering:
+            try:
+                for start in range(0, len(batch.readings), self.max_batch):
+                    chunk = batch.readings[start : start + self.max_batch]
+                    # on failure the whole batch is retried; writes are idempotent per timestamp
+                    await asyncio.to_thread(self.store.write, chunk)
+                self._failures.recovered("timeseries-store")
+            except StoreError as err:
+                self._failures.failed("timeseries-store", str(err))
+                self.metrics.inc("plantroom_store_write_errors_total")
+                if self.buffer is None:
+                    self._put_back(batch)
+                    return False
+                buffering = True
+        if was_buffering:
+            await self.replay()  # make room, and keep order: older buffered readings go first
+            if self.buffer is not None and self.buffer.depth == 0:
+                self._put_back(batch)  # the store is back: write this batch directly
+                return True
+        if buffering and not await self._to_buffer(batch):
+            return False
+        if not buffering:
             self.metrics.inc(
                 "plantroom_readings_stored_total",
                 len(batch.readings),
                 help="Readings written to the time-series store",
             )
-        except StoreError as err:
-            self._failures.failed("timeseries-store", str(err))
-            self.metrics.inc("plantroom_store_write_errors_total")
-            self._put_back(batch)
-            return False
-        self._failures.recovered("timeseries-store")
+        self._done(batch)
+        return True
+
+    def _done(self, batch: _Pending) -> None:
         for callback in batch.callbacks:
             callback()
         for listener in self._listeners:
             listener(batch.readings)
+
+    async def _to_buffer(self, batch: _Pending) -> bool:
+        """Keep the batch on local disk behind what is already there; False if it cannot."""
+        assert self.buffer is not None
+        try:
+            await asyncio.to_thread(self.buffer.append, batch.readings)
+        except BufferFull as err:
+            if self._failures.failed("local-buffer", str(err), policy="stop acknowledging"):
+                self.metrics.inc("plantroom_buffer_full_total")
+            self._put_back(batch)
+            return False
+        except StoreError as err:
+            self._failures.failed("local-buffer", str(err))
+            self._put_back(batch)
+            return False
+        self._failures.recovered("local-buffer")
+        self.metrics.inc("plantroom_readings_buffered_total", len(batch.readings))
+        self._export_buffer_gauges()
         return True
+
+    async def replay(self, chunk: int = 5000, budget: int = 100_000) -> int:
+        """Move buffered readings, oldest first, into the store; returns how many moved."""
+        buffer = self.buffer
+        if buffer is None or buffer.depth == 0:
+            return 0
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._next_replay:
+            return 0
+        moved = 0
+        while buffer.depth and moved < budget:
+            last_id, readings = await asyncio.to_thread(buffer.peek, chunk)
+            if not readings:
+                break
+            try:
+                await asyncio.to_thread(self.store.write, readings)
+            except StoreError as err:
+                self._failures.failed("timeseries-store", str(err))
+                self._next_replay = loop.time() + self._replay_backoff
+                self._replay_backoff = min(self._replay_backoff * 2, 5.0)
+                break
+            await asyncio.to_thread(buffer.drop, last_id)
+            moved += len(readings)
+            self.metrics.inc("plantroom_readings_stored_total", len(readings))
+        if moved:
+            self._replay_backoff = 0.5
+            if buffer.depth == 0:
+                self._failures.recovered("timeseries-store", replayed=moved)
+        self._export_buffer_gauges()
+        return moved
+
+    def _export_buffer_gauges(self) -> None:
+        if self.buffer is None:
+            return
+        self.metrics.set(
+            "plantroom_buffer_depth",
+            self.buffer.depth,
+            help="Readings waiting in the local buffer for the store",
+        )
+        oldest = self.buffer.oldest()
+        age = 0.0
+        if oldest is not None:
+            age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+        self.metrics.set("plantroom_buffer_oldest_age_seconds", age)

@@ -25,6 +25,7 @@ from plantroom.broker import EmbeddedBroker, free_port
 from plantroom.settings import Settings
 from simulators.runner import Simulation
 from storage import RecordsDB, TimeSeriesStore, open_timeseries, site_tags
+from storage.buffer import DiskBuffer
 
 log = logging.getLogger("plantroom")
 
@@ -103,7 +104,7 @@ async def collect(settings: Settings) -> None:
     """``plantroom collect``: the collectors named by the site file, into the configured store."""
     site = load_site(settings.site_path)
     store, records = open_stores(settings, site)
-    sink = ReadingSink(store, records)
+    sink = ReadingSink(store, records, buffer=DiskBuffer(settings.buffer_path))
     collector = MqttCollector(
         site,
         sink,
@@ -142,7 +143,7 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
     await broker.start()
     endpoint = MqttEndpoint.parse("embedded").with_port(broker.port)
     store, records = open_stores(settings, site)
-    sink = ReadingSink(store, records)
+    sink = ReadingSink(store, records, buffer=DiskBuffer(settings.buffer_path))
     collector = MqttCollector(
         site, sink, MqttCollectorSettings(endpoint, client_id="plantroom-demo-collector")
     )

@@ -15,6 +15,7 @@ class Settings:
     site_path: Path
     share_group: str | None
     client_id: str
+    buffer_path: Path
 
     @classmethod
     def from_env(cls, data_dir: Path = Path("data")) -> Settings:
@@ -27,4 +28,5 @@ class Settings:
             site_path=Path(env.get("PLANTROOM_SITE", "examples/site.yaml")),
             share_group=share or None,
             client_id=env.get("PLANTROOM_MQTT_CLIENT_ID", "plantroom-collector"),
+            buffer_path=Path(env.get("PLANTROOM_BUFFER_PATH", str(data_dir / "buffer.db"))),
         )

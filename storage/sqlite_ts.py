@@ -48,7 +48,12 @@ CREATE TABLE IF NOT EXISTS latest (
 class SqliteTimeSeriesStore:
     """``TimeSeriesStore`` on one SQLite file. Safe to share between threads."""
 
-    def __init__(self, path: str | Path, tags: Mapping[str, SeriesTags] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        tags: Mapping[str, SeriesTags] | None = None,
+        busy_timeout_ms: int = 5000,
+    ) -> None:
         self.path = Path(path)
         self._tags = dict(tags or {})
         self._lock = threading.Lock()
@@ -57,7 +62,7 @@ class SqliteTimeSeriesStore:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as err:
             raise StoreError(f"sqlite time-series store {self.path}: {err}") from err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ class Mosquitto:
     port: int
     workdir: Path
     extra_config: str = ""
+    listener_options: str = ""  # lines that belong to the listener (TLS, passwords)
+    anonymous: bool = True
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -25,8 +28,14 @@ class Mosquitto:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(
+            ""
+            # as root, mosquitto would drop to its own user, who cannot read the test's files
+            + ("user root\n" if os.geteuid() == 0 else "")
+            + "per_listener_settings true\n"
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            f"allow_anonymous {'true' if self.anonymous else 'false'}\n"
+            + self.listener_options
+            + "\n"
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"
             "max_queued_messages 100000\n"
@@ -49,8 +58,10 @@ class Mosquitto:
             self.process = None
 
 
-def start_mosquitto(workdir: Path, extra_config: str = "") -> Mosquitto:
+def start_mosquitto(
+    workdir: Path, extra_config: str = "", listener_options: str = "", anonymous: bool = True
+) -> Mosquitto:
     workdir.mkdir(parents=True, exist_ok=True)
-    broker = Mosquitto(free_port(), workdir, extra_config)
+    broker = Mosquitto(free_port(), workdir, extra_config, listener_options, anonymous)
     broker.start()
     return broker
