@@ -25,9 +25,13 @@ COPY examples ./examples
 RUN pip install --no-deps . \
  && mkdir -p /etc/plantroom \
  && cp examples/site.yaml /etc/plantroom/site.yaml \
- && useradd --system --uid 10001 --home-dir /app plantroom
+ && useradd --system --uid 10001 --home-dir /app plantroom \
+ && mkdir -p /var/lib/plantroom \
+ && chown plantroom /var/lib/plantroom
 
 USER plantroom
-ENV PLANTROOM_SITE=/etc/plantroom/site.yaml
+ENV PLANTROOM_SITE=/etc/plantroom/site.yaml \
+    PLANTROOM_BUFFER_PATH=/var/lib/plantroom/buffer.db
+VOLUME ["/var/lib/plantroom"]
 EXPOSE 8080
 CMD ["plantroom", "--help"]

@@ -45,6 +45,12 @@ def env_example() -> dict[str, str]:
     return out
 
 
+def parse_volume(volume: str) -> tuple[str, str]:
+    """SOURCE:TARGET[:MODE], with ${VAR:-default} read as its default."""
+    source, target = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", volume).split(":")[:2]
+    return source, target
+
+
 def test_every_service_is_there() -> None:
     assert set(SERVICES) == set(INFRA_IMAGES) | PLANTROOM_SERVICES
 
@@ -91,8 +97,7 @@ def test_state_lives_in_named_volumes_and_bind_mounts_exist() -> None:
     used = set()
     for name, service in SERVICES.items():
         for volume in service.get("volumes", []):
-            # ${VAR:-default} -> default, then SOURCE:TARGET[:MODE]
-            source, target = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", volume).split(":")[:2]
+            source, target = parse_volume(volume)
             if source.startswith("./"):
                 assert (ROOT / source).exists(), (name, source)
             else:
@@ -101,12 +106,13 @@ def test_state_lives_in_named_volumes_and_bind_mounts_exist() -> None:
             assert target.startswith("/"), (name, volume)
     assert used == declared
     for name, data in [
+        ("plantroom-collector", "/var/lib/plantroom"),
         ("mosquitto", "/mosquitto/data"),
         ("influxdb", "/var/lib/influxdb2"),
         ("postgres", "/var/lib/postgresql/data"),
         ("grafana", "/var/lib/grafana"),
     ]:
-        mounts = {v.split(":")[1]: v.split(":")[0] for v in SERVICES[name]["volumes"]}
+        mounts = {t: s for s, t in map(parse_volume, SERVICES[name]["volumes"])}
         assert mounts[data] in declared, name
 
 
