@@ -51,3 +51,8 @@ bench-ingest: venv system-deps
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
+
+# regenerate dashboards/generated/*.json (SITE=path/to/site.yaml names your machines)
+.PHONY: dashboards
+dashboards: venv
+	$(PY) -m dashboards.build $(if $(SITE),--site $(SITE))

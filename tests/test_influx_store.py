@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from core.readings import Reading
 from storage import StoreError, open_timeseries
 from storage.influx_ts import InfluxConfig, InfluxTimeSeriesStore
 from storage.timeseries import SeriesTags
+from tests.contract.conftest import INFLUX2_ENV
 from tests.servers.influxdb import ADMIN_PASSWORD, InfluxDB1
 from tests.servers.ports import free_port
 from tests.servers.victoria import VictoriaMetrics
@@ -132,3 +135,36 @@ def test_a_write_is_retried_until_the_server_is_back(tmp_path: Path) -> None:
     finally:
         store.close()
         server.stop()
+
+
+@pytest.mark.skipif(
+    not os.environ.get(INFLUX2_ENV), reason=f"set {INFLUX2_ENV} to check a real InfluxDB 2"
+)
+def test_influxdb2_start_up_checks_name_what_is_wrong() -> None:
+    url = os.environ[INFLUX2_ENV]
+    config = InfluxConfig.parse(url)
+    open_timeseries(url, TAGS).close()
+    wrong_token = url.replace(config.token, "not-" + config.token, 1)
+    with pytest.raises(StoreError, match="refused the credentials") as caught:
+        open_timeseries(wrong_token, TAGS)
+    assert config.token not in str(caught.value)
+    missing = url.replace(f"bucket={config.bucket}", "bucket=plantroom-no-such-bucket", 1)
+    with pytest.raises(StoreError, match="'plantroom-no-such-bucket' does not exist"):
+        open_timeseries(missing, TAGS)
+    # a bucket without the DBRP mapping InfluxQL needs
+    headers = {"Authorization": f"Token {config.token}"}
+    org = httpx.get(
+        f"{config.base_url}/api/v2/orgs", params={"org": config.org}, headers=headers
+    ).json()["orgs"][0]["id"]
+    created = httpx.post(
+        f"{config.base_url}/api/v2/buckets",
+        json={"orgID": org, "name": "plantroom-no-dbrp", "retentionRules": []},
+        headers=headers,
+    )
+    created.raise_for_status()
+    try:
+        unmapped = url.replace(f"bucket={config.bucket}", "bucket=plantroom-no-dbrp", 1)
+        with pytest.raises(StoreError, match="has no DBRP mapping"):
+            open_timeseries(unmapped, TAGS)
+    finally:
+        httpx.delete(f"{config.base_url}/api/v2/buckets/{created.json()['id']}", headers=headers)
