@@ -173,6 +173,20 @@ class Builder:
             overrides.append(column_override(s, props))
         return table(title, query, overrides=overrides, hide=["Time"], height=height)
 
+    def stats_table(self, kind: str, columns: Sequence[tuple[str, str, str]], title: str) -> Panel:
+        """Per machine over the dashboard's time range: (function, signal, column title)."""
+        fields = ", ".join(f'{fn}("{sig}") AS "{fn}_{sig}"' for fn, sig, _ in columns)
+        query = influxql(
+            f'SELECT {fields} FROM "{kind}" WHERE {FILTER} AND $timeFilter GROUP BY "equipment"',
+            table=True,
+        )
+        overrides = [self.machine_column()]
+        for fn, sig, label in columns:
+            overrides.append(
+                column_override(f"{fn}_{sig}", {"displayName": label, "unit": self.unit(kind, sig)})
+            )
+        return table(title, query, overrides=overrides, hide=["Time"], height=6)
+
     def trend(self, kind: str, signal: str, *, width: int = 12, step: bool = False) -> Panel:
         agg = "last" if step else "mean"
         query = influxql(
@@ -348,6 +362,18 @@ class Builder:
                 ),
                 self.timeline(k, "running"),
                 self.timeline(k, "fault"),
+                self.stats_table(
+                    k,
+                    [
+                        ("spread", "run_hours", "运行小时 Run hours"),
+                        ("spread", "starts", "启动次数 Starts"),
+                        ("min", "outlet_pressure_mpa", "最低压力 Min pressure"),
+                        ("mean", "outlet_pressure_mpa", "平均压力 Mean pressure"),
+                        ("max", "outlet_pressure_mpa", "最高压力 Max pressure"),
+                        ("max", "current_a", "最大电流 Max current"),
+                    ],
+                    "运行统计 Operation over the time range (日报: pick a day)",
+                ),
                 self.quality(k),
             ],
             self.variables(k),
@@ -410,6 +436,17 @@ class Builder:
                 self.timeline(k, "high_level", width=12),
                 self.timeline(k, "low_level", width=12),
                 self.timeline(k, "inlet_valve_open"),
+                self.stats_table(
+                    k,
+                    [
+                        ("min", "level_m", "最低液位 Min level"),
+                        ("mean", "level_m", "平均液位 Mean level"),
+                        ("max", "level_m", "最高液位 Max level"),
+                        ("min", "level_pct", "最低 Min %"),
+                        ("max", "level_pct", "最高 Max %"),
+                    ],
+                    "液位统计 Levels over the time range (日报: pick a day)",
+                ),
                 self.quality(k),
             ],
             self.variables(k),
