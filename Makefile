@@ -56,3 +56,7 @@ clean:
 .PHONY: dashboards
 dashboards: venv
 	$(PY) -m dashboards.build $(if $(SITE),--site $(SITE))
+
+.PHONY: bench-influx
+bench-influx: venv system-deps
+	$(PY) -m bench.influx_write
