@@ -23,6 +23,14 @@ demo: venv
 # docker-compose (v1) to validate docker-compose.yml where the compose plugin is missing
 DEBIAN_PACKAGES += victoria-metrics influxdb docker-compose
 
+# regenerate dashboards/generated/*.json (SITE=path/to/site.yaml names your machines)
+.PHONY: dashboards bench-influx
+dashboards: venv
+	$(PY) -m dashboards.build $(if $(SITE),--site $(SITE))
+
+bench-influx: venv system-deps
+	$(PY) -m bench.influx_write
+
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
@@ -51,12 +59,3 @@ bench-ingest: venv system-deps
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
-
-# regenerate dashboards/generated/*.json (SITE=path/to/site.yaml names your machines)
-.PHONY: dashboards
-dashboards: venv
-	$(PY) -m dashboards.build $(if $(SITE),--site $(SITE))
-
-.PHONY: bench-influx
-bench-influx: venv system-deps
-	$(PY) -m bench.influx_write
