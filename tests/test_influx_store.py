@@ -45,6 +45,11 @@ def test_url_names_server_credentials_org_bucket_and_v1_mapping() -> None:
         "plant",
         "autogen",
     )
+    # InfluxDB 2 tokens end in "=="; other characters may come percent-encoded
+    assert InfluxConfig.parse("influxdb://aB-_9==@h?bucket=b").token == "aB-_9=="
+    encoded = InfluxConfig.parse("influxdb://a%2Fb%40c%3D%3D@h?bucket=b")
+    assert encoded.token == "a/b@c=="
+    assert encoded.redact(f"GET /x?t={encoded.token} a%2Fb%40c%3D%3D") == "GET /x?t=*** ***"
     anonymous = InfluxConfig.parse("influxdb://h:8086?bucket=plant")
     assert (anonymous.token, anonymous.username) == ("", "")
 
