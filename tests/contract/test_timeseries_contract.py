@@ -52,6 +52,13 @@ def test_unknown_series_read_empty(read_backend: ReadBackend) -> None:
     assert store.history("pump-1", "running", at(10), at(20)) == []
 
 
+def test_a_machine_missing_from_the_site_file_is_kept_not_lost(read_backend: ReadBackend) -> None:
+    reading = good("ghost-9", "running", 0, 1)  # e.g. a device added before the site file
+    read_backend.load([reading])
+    assert read_backend.store.latest(["ghost-9"]) == {("ghost-9", "running"): reading}
+    assert read_backend.store.history("ghost-9", "running", EPOCH, FAR_FUTURE) == [reading]
+
+
 def test_latest_is_the_newest_reading_of_each_signal_with_quality_and_reason(
     read_backend: ReadBackend,
 ) -> None:
