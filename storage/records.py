@@ -50,7 +50,7 @@ class RecordsDB:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
             if self.engine.dialect.name == "sqlite":
                 sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            metadata.create_all(self.engine)
+            _create_schema(self.engine)
         except SQLAlchemyError as err:
             raise StoreError(f"records database {self.engine.url!r}: {err}") from err
 
@@ -86,6 +86,20 @@ class RecordsDB:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _create_schema(engine: sa.Engine, attempts: int = 5) -> None:
+    """Create missing tables. Processes starting together race to create them: the loser's
+    "already exists" means the winner did the work, so look again rather than fail."""
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            return
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as err:
+            if "already exists" not in str(err) and "duplicate key" not in str(err):
+                raise
+            if attempt == attempts - 1:
+                raise
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
