@@ -3,10 +3,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-DEBIAN_PACKAGES ?= mosquitto mosquitto-clients postgresql
+DEBIAN_PACKAGES ?= mosquitto mosquitto-clients mbpoll
 DEMO_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest venv system-deps bench bench-ingest clean
+.PHONY: demo test lint typecheck pytest venv system-deps bench bench-ingest bench-modbus clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -19,9 +19,9 @@ venv: $(VENV)/.installed
 demo: venv
 	$(VENV)/bin/plantroom demo $(DEMO_ARGS)
 
-# time-series servers for the backend contract suite and the dashboard query tests, and
-# docker-compose (v1) to validate docker-compose.yml where the compose plugin is missing
-DEBIAN_PACKAGES += victoria-metrics influxdb docker-compose
+# PostgreSQL and the time-series servers for the backend contract suite and the dashboard
+# query tests, and docker-compose (v1) to validate docker-compose.yml without the plugin
+DEBIAN_PACKAGES += postgresql victoria-metrics influxdb docker-compose
 
 # regenerate dashboards/generated/*.json (SITE=path/to/site.yaml names your machines)
 .PHONY: dashboards bench-influx
@@ -52,10 +52,13 @@ pytest: venv system-deps
 
 test: system-deps venv lint typecheck pytest
 
-bench: bench-ingest
+bench: bench-ingest bench-modbus
 
 bench-ingest: venv system-deps
 	$(PY) -m bench.ingest
+
+bench-modbus: venv
+	$(PY) -m bench.modbus $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

@@ -40,6 +40,8 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("amqtt", "transitions", "pymodbus", "uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # pymodbus warns on every reconnect attempt; the Modbus collector logs each failure once
+    logging.getLogger("pymodbus").setLevel(logging.ERROR)
 
 
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: Any) -> None:

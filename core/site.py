@@ -6,6 +6,7 @@ its path; after that, code works with these typed models and never with raw dict
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import timedelta
 from enum import StrEnum
@@ -73,7 +74,10 @@ class RegisterType(StrEnum):
 
     @property
     def register_count(self) -> int:
-        return {"int32": 2, "uint32": 2, "float32": 2, "float64": 4}.get(self.value, 1)
+        return _REGISTER_COUNTS.get(self.value, 1)
+
+
+_REGISTER_COUNTS = {"int32": 2, "uint32": 2, "float32": 2, "float64": 4}
 
 
 class WordOrder(StrEnum):
@@ -91,6 +95,8 @@ class RegisterSpec(_Model):
     type: RegisterType = RegisterType.UINT16
     order: WordOrder = WordOrder.ABCD
     bit: int | None = Field(default=None, ge=0, le=15)
+    # registers the value takes, as the device manual states it; checked against the type
+    count: int | None = Field(default=None, ge=1, le=4)
     scale: float = 1.0
     offset: float = 0.0
 
@@ -115,7 +121,11 @@ class MqttSource(_Model):
 
 
 class SerialSettings(_Model):
-    port: Annotated[str, Field(pattern=r"^/dev/[A-Za-z0-9_./-]+$|^COM\d+$")]
+    # a device, or a pyserial URL for a serial server on the network (socket://, rfc2217://)
+    port: Annotated[
+        str,
+        Field(pattern=r"^/dev/[A-Za-z0-9_./-]+$|^COM\d+$|^(socket|rfc2217)://[A-Za-z0-9.\-]+:\d+$"),
+    ]
     baudrate: int = Field(default=9600, ge=300, le=921600)
     parity: Literal["N", "E", "O"] = "N"
     stopbits: Literal[1, 2] = 1
@@ -304,13 +314,15 @@ def _read_yaml(path: Path) -> Any:
         raise SiteError(str(path), [f"(file): not valid YAML: {err}"]) from err
 
 
-def _merge_included_maps(raw: dict[str, Any], base: Path, source: str) -> None:
+def _merge_included_maps(raw: dict[str, Any], base: Path, source: str) -> dict[str, str]:
+    """Merge included map files into ``register_maps``; returns map name -> its file."""
+    origins: dict[str, str] = {}
     includes = raw.get("include_maps") or []
     if not isinstance(includes, list):
-        return  # pydantic reports the type error with its path
+        return origins  # pydantic reports the type error with its path
     maps = raw.setdefault("register_maps", {})
     if not isinstance(maps, dict):
-        return
+        return origins
     errors: list[str] = []
     for i, rel in enumerate(includes):
         where = f"include_maps[{i}]"
@@ -332,22 +344,34 @@ def _merge_included_maps(raw: dict[str, Any], base: Path, source: str) -> None:
             if name in maps:
                 errors.append(f"{where} ({rel}): map '{name}' is defined twice")
             maps[name] = register_map
+            origins[str(name)] = rel
     if errors:
         raise SiteError(source, errors)
+    return origins
+
+
+def _in_file(error: str, origins: dict[str, str]) -> str:
+    """Say which included file a ``register_maps.NAME…`` error is in."""
+    for name, rel in origins.items():
+        if error.startswith(f"register_maps.{name}.") or error.startswith(f"register_maps.{name}:"):
+            return f"{error} (in {rel})"
+    return error
 
 
 def parse_site(raw: Any, source: str = "<site>", base: Path | None = None) -> Site:
     """Validate a decoded site document; raise SiteError with every problem found."""
     if not isinstance(raw, dict):
         raise SiteError(source, ["(root): expected a mapping with site, buildings, equipment"])
-    if base is not None:
-        _merge_included_maps(raw, base, source)
+    # merging included maps must not change the caller's document
+    raw = copy.deepcopy(raw)
+    origins = _merge_included_maps(raw, base, source) if base is not None else {}
     try:
         site = Site.model_validate(raw)
     except ValidationError as err:
-        errors = [f"{_loc(e['loc'])}: {e['msg']}" for e in err.errors()]
+        errors = [_in_file(f"{_loc(e['loc'])}: {e['msg']}", origins) for e in err.errors()]
         raise SiteError(source, errors) from None
-    errors = _check_maps(site) + _check_references(site, load_catalogue())
+    errors = [_in_file(e, origins) for e in _check_maps(site)]
+    errors += _check_references(site, load_catalogue())
     try:
         ZoneInfo(site.site.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -16,6 +16,7 @@ from pathlib import Path
 import uvicorn
 
 from api import ApiContext, create_app
+from collectors.modbus import ModbusCollector
 from collectors.mqtt import MqttCollector, MqttCollectorSettings
 from collectors.sink import ReadingSink
 from core.endpoints import MqttEndpoint
@@ -23,6 +24,7 @@ from core.logs import event
 from core.site import Site, load_site
 from plantroom.broker import EmbeddedBroker, free_port
 from plantroom.settings import Settings
+from simulators.modbus_devices import ModbusDevices
 from simulators.runner import Simulation
 from storage import RecordsDB, TimeSeriesStore, open_timeseries, site_tags
 from storage.buffer import DiskBuffer
@@ -112,8 +114,11 @@ async def collect(settings: Settings) -> None:
             mqtt_endpoint(settings), client_id=settings.client_id, share_group=settings.share_group
         ),
     )
+    tasks: list[Task] = [sink.run, collector.run]
+    if any(eq.source.modbus is not None for eq in site.equipment):
+        tasks.append(ModbusCollector(site, sink).run)
     try:
-        await run_tasks([sink.run, collector.run], asyncio.Event(), None)
+        await run_tasks(tasks, asyncio.Event(), None)
     finally:
         store.close()
         records.close()
@@ -135,6 +140,24 @@ async def serve_api(settings: Settings, host: str, port: int) -> None:
         records.close()
 
 
+def modbus_devices_task(devices: ModbusDevices, simulation: Simulation) -> Task:
+    """Serve the site's Modbus gateways, fed each second from the simulated plant."""
+
+    async def serve(stop: asyncio.Event) -> None:
+        await devices.start()
+        try:
+            while not stop.is_set():
+                for eq_id, values in simulation.plant.values().items():
+                    if eq_id in devices.machines:
+                        devices.update(eq_id, values)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1.0)
+        finally:
+            await devices.stop()
+
+    return serve
+
+
 async def demo(data_dir: Path, port: int | None, duration: float | None, site_path: Path) -> None:
     """Everything in one process on embedded defaults, with simulators (``plantroom demo``)."""
     site = load_site(site_path)
@@ -148,18 +171,29 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
         site, sink, MqttCollectorSettings(endpoint, client_id="plantroom-demo-collector")
     )
     simulation = Simulation(site, endpoint, seed=1)
+    modbus_devices = ModbusDevices(site)
+    modbus_collector = ModbusCollector(site, sink)
     api_port = port or 8080
     context = ApiContext(site=site, store=store, records=records)
     stop = asyncio.Event()
     print(f"plantroom demo: site {site.site.id} ({site.site.name}), {len(site.equipment)} machines")
     print(f"  data directory: {data_dir.resolve()}")
     print(f"  MQTT broker:    mqtt://127.0.0.1:{broker.port} (embedded)")
+    for server in modbus_devices.servers:
+        print(f"  Modbus gateway: {server.framing}://{server.host}:{server.port} (simulated)")
     print(f"  API:            http://127.0.0.1:{api_port}/api/v1/equipment")
     print(f"  API docs:       http://127.0.0.1:{api_port}/docs")
     print("  stop with Ctrl-C" + (f"; stopping by itself after {duration:g}s" if duration else ""))
     try:
         await run_tasks(
-            [sink.run, collector.run, simulation.run, api_task(context, "127.0.0.1", api_port)],
+            [
+                sink.run,
+                collector.run,
+                simulation.run,
+                modbus_devices_task(modbus_devices, simulation),
+                modbus_collector.run,
+                api_task(context, "127.0.0.1", api_port),
+            ],
             stop,
             duration,
         )

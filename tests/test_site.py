@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,7 @@ def test_check_command_prints_summary_or_errors(
     assert "building b1 1号楼" in out
     raw = raw_example()
     raw["equipment"][0]["kind"] = "boiler"
+    shutil.copytree(EXAMPLE.parent / "maps", tmp_path / "maps")
     broken = tmp_path / "site.yaml"
     broken.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     assert main(["check", str(broken)]) == 1
