@@ -25,6 +25,13 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def parse_duration(raw: object) -> object:
     """Accept ``30s``, ``5m``, ``2h``, ``250ms`` or a number of seconds."""
+    try:
+        return _parse_duration(raw)
+    except OverflowError:
+        raise ValueError(f"duration out of range: {raw!r}") from None
+
+
+def _parse_duration(raw: object) -> object:
     if isinstance(raw, str):
         match = _DURATION.match(raw)
         if match is None:

@@ -29,6 +29,23 @@ def _parser() -> argparse.ArgumentParser:
     api = sub.add_parser("api", help="serve the HTTP API (environment: PLANTROOM_*)")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8080)
+
+    simulate = sub.add_parser("simulate", help="simulate every machine of a site")
+    simulate.add_argument("--site", type=Path, default=None, help="default: $PLANTROOM_SITE")
+    simulate.add_argument("--scenario", help="library name or scenario file; stops at its end")
+    simulate.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--tick", type=float, default=1.0, help="real seconds between steps")
+    simulate.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
+    simulate.add_argument("--list-scenarios", action="store_true", help="list the library")
+
+    inject = sub.add_parser("inject", help="inject or clear a fault in a running simulation")
+    inject.add_argument("equipment")
+    inject.add_argument("fault")
+    inject.add_argument("--site", type=Path, default=None, help="default: $PLANTROOM_SITE")
+    inject.add_argument("--clear", action="store_true", help="clear the fault instead")
+    inject.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    inject.add_argument("--timeout", type=float, default=10.0)
     return parser
 
 
@@ -51,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command in ("collect", "api"):
         return _run_service(args)
+    if args.command in ("simulate", "inject"):
+        return _simulate(args)
     return 2
 
 
@@ -74,6 +93,36 @@ def _run_service(args: argparse.Namespace) -> int:
     except (StoreError, ValueError) as err:
         print(f"plantroom {args.command}: {err}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from core.site import SiteError
+    from plantroom.settings import Settings
+    from plantroom.simulate import inject, scenario_list, simulate
+    from simulators.scenario import ScenarioError
+
+    site = args.site or Settings.from_env().site_path
+    if args.command == "inject":
+        try:
+            code, text = inject(
+                site, args.equipment, args.fault, args.clear, args.param, args.timeout
+            )
+        except SiteError as err:
+            code, text = 2, str(err)
+        print(text, file=sys.stderr if code else sys.stdout)
+        return code
+    if args.list_scenarios:
+        print(scenario_list())
+        return 0
+    if args.speed <= 0 or args.tick <= 0 or (args.duration is not None and args.duration <= 0):
+        print("--speed, --tick and --duration must be positive", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(simulate(site, args.scenario, args.speed, args.seed, args.tick, args.duration))
+    except (SiteError, ScenarioError) as err:
+        print(err, file=sys.stderr)
+        return 2
     return 0
 
 

@@ -24,7 +24,7 @@ from core.logs import event
 from core.site import Site, load_site
 from plantroom.broker import EmbeddedBroker, free_port
 from plantroom.settings import Settings
-from simulators.modbus_devices import ModbusDevices
+from simulators.chaos import chaos_scenario
 from simulators.runner import Simulation
 from storage import RecordsDB, TimeSeriesStore, open_timeseries, site_tags
 from storage.buffer import DiskBuffer
@@ -140,24 +140,6 @@ async def serve_api(settings: Settings, host: str, port: int) -> None:
         records.close()
 
 
-def modbus_devices_task(devices: ModbusDevices, simulation: Simulation) -> Task:
-    """Serve the site's Modbus gateways, fed each second from the simulated plant."""
-
-    async def serve(stop: asyncio.Event) -> None:
-        await devices.start()
-        try:
-            while not stop.is_set():
-                for eq_id, values in simulation.plant.values().items():
-                    if eq_id in devices.machines:
-                        devices.update(eq_id, values)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1.0)
-        finally:
-            await devices.stop()
-
-    return serve
-
-
 async def demo(data_dir: Path, port: int | None, duration: float | None, site_path: Path) -> None:
     """Everything in one process on embedded defaults, with simulators (``plantroom demo``)."""
     site = load_site(site_path)
@@ -170,8 +152,9 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
     collector = MqttCollector(
         site, sink, MqttCollectorSettings(endpoint, client_id="plantroom-demo-collector")
     )
-    simulation = Simulation(site, endpoint, seed=1)
-    modbus_devices = ModbusDevices(site)
+    # the demo shows the whole chain: now and then a machine faults and recovers; the
+    # simulation also serves the site's Modbus machines as simulated gateways
+    simulation = Simulation(site, endpoint, seed=1, scenario=chaos_scenario(site, seed=1))
     modbus_collector = ModbusCollector(site, sink)
     api_port = port or 8080
     context = ApiContext(site=site, store=store, records=records)
@@ -179,7 +162,7 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
     print(f"plantroom demo: site {site.site.id} ({site.site.name}), {len(site.equipment)} machines")
     print(f"  data directory: {data_dir.resolve()}")
     print(f"  MQTT broker:    mqtt://127.0.0.1:{broker.port} (embedded)")
-    for server in modbus_devices.servers:
+    for server in simulation.modbus.servers if simulation.modbus else []:
         print(f"  Modbus gateway: {server.framing}://{server.host}:{server.port} (simulated)")
     print(f"  API:            http://127.0.0.1:{api_port}/api/v1/equipment")
     print(f"  API docs:       http://127.0.0.1:{api_port}/docs")
@@ -190,7 +173,6 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
                 sink.run,
                 collector.run,
                 simulation.run,
-                modbus_devices_task(modbus_devices, simulation),
                 modbus_collector.run,
                 api_task(context, "127.0.0.1", api_port),
             ],

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pymodbus.constants import ExcCodes
+from pymodbus.exceptions import NoSuchIdException
 from pymodbus.framer import FramerType
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
@@ -112,6 +113,7 @@ class ModbusDeviceServer:
         self._answering = asyncio.Event()
         self._answering.set()
         self._dropping: set[int] = set()
+        self._silent_units: set[int] = set()
         self._server: ModbusTcpServer | None = None
         self.requests = 0
 
@@ -159,6 +161,15 @@ class ModbusDeviceServer:
         else:
             self._answering.clear()
 
+    def set_unit_answering(self, unit_id: int, answering: bool) -> None:
+        """False: this unit alone is dead while the gateway and its other units carry on.
+        A Modbus TCP gateway then answers 0x0B (target failed to respond); a transparent
+        RTU-over-TCP converter forwards nothing, so the client times out."""
+        if answering:
+            self._silent_units.discard(unit_id)
+        else:
+            self._silent_units.add(unit_id)
+
     def fail_addresses(self, unit_id: int, table: Table, addresses: Iterable[int]) -> None:
         """Answer reads touching these addresses with exception 2 (illegal data address)."""
         self.units[unit_id].failing[table] = set(addresses)
@@ -186,6 +197,11 @@ class ModbusDeviceServer:
     ) -> ExcCodes | None:
         """Called by pymodbus for every request: refresh the block from our image."""
         self.requests += 1
+        if unit_id in self._silent_units:
+            if self.framing == "tcp":
+                return ExcCodes.GATEWAY_NO_RESPONSE
+            # pymodbus sends nothing for a unit it does not have (ignore_missing_devices)
+            raise NoSuchIdException(f"unit {unit_id} is silent")
         if not self._answering.is_set():
             await self._answering.wait()
             return ExcCodes.DEVICE_BUSY  # too late for the client; it has timed out

@@ -4,8 +4,12 @@ last will ``offline`` when the connection drops."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+import socket
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -30,6 +34,7 @@ class MqttDevices:
         self.clients: dict[str, mqtt.Client] = {}
         self._machines = {eq.id: eq for eq in machines}
         self.silent: set[str] = set()
+        self.dropped: set[str] = set()
         self.seq: dict[str, int] = {eq.id: 0 for eq in machines}
 
     def start(self) -> None:
@@ -51,7 +56,7 @@ class MqttDevices:
         return client
 
     def publish(self, eq_id: str, ts: datetime, values: Mapping[str, float | int | bool]) -> None:
-        if eq_id in self.silent:
+        if eq_id in self.silent or eq_id not in self.clients:
             return
         eq = self._machines[eq_id]
         self.seq[eq_id] += 1
@@ -60,13 +65,46 @@ class MqttDevices:
         )
         self.clients[eq_id].publish(self.site.telemetry_topic(eq), payload, qos=1)
 
-    def go_silent(self, eq_id: str, silent: bool = True) -> None:
-        """Comms loss: stop publishing (the connection stays up, as with a hung device)."""
+    def serves(self, eq_id: str) -> bool:
+        return eq_id in self._machines
+
+    def go_silent(self, eq_id: str, silent: bool = True, drop_connection: bool = False) -> None:
+        """Comms loss: stop publishing. With ``drop_connection`` the connection is cut without
+        a goodbye, as when a device loses power, so the broker publishes its last will; the
+        recovery reconnects and announces ``online`` again."""
         if silent:
             self.silent.add(eq_id)
+            if drop_connection and eq_id not in self.dropped:
+                self._drop(eq_id)
         else:
             self.silent.discard(eq_id)
+            if eq_id in self.dropped:
+                self.dropped.discard(eq_id)
+                self.clients[eq_id] = self._connect(self._machines[eq_id])
         event(log, "device silent" if silent else "device speaking", equipment=eq_id)
+
+    def _drop(self, eq_id: str) -> None:
+        client = self.clients.pop(eq_id, None)
+        self.dropped.add(eq_id)
+        if client is None:
+            return
+        client.loop_stop()
+        sock = client.socket()
+        if isinstance(sock, socket.socket):
+            # no DISCONNECT packet: to the broker this is a lost connection, so the will fires
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        # paho has no public "abort"; this closes its socket and wake-up pair without a goodbye
+        client._reset_sockets()
+
+    async def wait_online(self, timeout: float = 10.0) -> None:
+        """Wait until every connected device has its connection up (for tests and start-up)."""
+        deadline = time.monotonic() + timeout
+        for eq_id, client in list(self.clients.items()):
+            while not client.is_connected():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{eq_id}: no MQTT connection after {timeout:g}s")
+                await asyncio.sleep(0.02)
 
     def stop(self) -> None:
         for eq_id, client in self.clients.items():

@@ -1,0 +1,1 @@
+"""The scenario library (YAML data); see ``simulators.scenario``."""
