@@ -31,7 +31,7 @@ INFRA_IMAGES = {
 }
 # subcommands the compose file runs that the CLI may not have yet (other issues add them);
 # remove a name once its subcommand is on main
-PENDING_SUBCOMMANDS = {"alerts", "simulate"}
+PENDING_SUBCOMMANDS = {"alerts"}
 
 VAR = re.compile(r"\$\{([A-Z0-9_]+)(:?[-?][^}]*)?\}")
 
@@ -86,10 +86,20 @@ def test_every_service_restarts_and_servers_have_health_checks() -> None:
 
 def test_dependencies_wait_for_healthy_services() -> None:
     for name, service in SERVICES.items():
+        shared = service.get("network_mode", "").removeprefix("service:")
         for dep, rule in (service.get("depends_on") or {}).items():
             assert dep in SERVICES, (name, dep)
+            if dep == shared:  # joins that service's network namespace: it must only be up
+                assert rule["condition"] == "service_started", (name, dep)
+                continue
             assert rule["condition"] == "service_healthy", (name, dep)
             assert "healthcheck" in SERVICES[dep], (name, dep)
+
+
+def test_simulated_modbus_devices_are_reachable_by_the_collector() -> None:
+    """The example site's Modbus gateways are at 127.0.0.1: same namespace as the collector."""
+    assert SERVICES["simulators"]["network_mode"] == "service:plantroom-collector"
+    assert "ports" not in SERVICES["simulators"]
 
 
 def test_state_lives_in_named_volumes_and_bind_mounts_exist() -> None:
