@@ -36,7 +36,10 @@ class SignalSpec(BaseModel):
                 return 1.0 if raw else 0.0
             raise ValueError(f"{self.name}: expected {self.type}, got a boolean")
         if isinstance(raw, int | float):
-            value = float(raw)
+            try:
+                value = float(raw)
+            except OverflowError:  # an integer beyond any float (JSON allows it)
+                raise ValueError(f"{self.name}: value out of range") from None
             if not math.isfinite(value):
                 raise ValueError(f"{self.name}: value {raw!r} is not finite")
             if self.type is SignalType.BOOL and value not in (0.0, 1.0):

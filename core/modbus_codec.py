@@ -102,8 +102,10 @@ def decode(spec: RegisterSpec, raw: Sequence[int] | Sequence[bool]) -> float:
     scaled = value * spec.scale + spec.offset
     if not math.isfinite(scaled):
         raise DecodeError(f"{value} * {spec.scale} + {spec.offset} is not finite")
-    # 15 significant digits: 55992 * 0.1 is 5599.2, not 5599.200000000001
-    return float(f"{scaled:.15g}")
+    # 15 significant digits: 55992 * 0.1 is 5599.2, not 5599.200000000001 (but rounding
+    # next to the largest float rounds up to infinity: keep the value unrounded there)
+    rounded = float(f"{scaled:.15g}")
+    return rounded if math.isfinite(rounded) else scaled
 
 
 def encode(spec: RegisterSpec, value: float | bool, current: Sequence[int] = ()) -> list[int]:
@@ -124,8 +126,13 @@ def encode(spec: RegisterSpec, value: float | bool, current: Sequence[int] = ())
         return words_from_bytes(struct.pack(">H", word), spec.order)
     if spec.scale == 0:
         raise EncodeError("scale 0 cannot be inverted")
-    raw = (float(value) - spec.offset) / spec.scale
+    try:
+        raw = (float(value) - spec.offset) / spec.scale
+    except OverflowError as err:  # an integer beyond any float
+        raise EncodeError(f"{value} does not fit {spec.type}") from err
     if spec.type in _INTEGER_TYPES:
+        if not math.isfinite(raw):  # a finite value over a tiny scale
+            raise EncodeError(f"{value} is {raw} raw, outside {spec.type}")
         rounded = round(raw)
         try:
             data = struct.pack(_FORMATS[spec.type], rounded)

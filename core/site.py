@@ -7,6 +7,7 @@ its path; after that, code works with these typed models and never with raw dict
 from __future__ import annotations
 
 import copy
+import ipaddress
 import re
 from datetime import timedelta
 from enum import StrEnum
@@ -15,7 +16,14 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
 from core.catalogue import Catalogue, load_catalogue
 
@@ -44,11 +52,66 @@ def _parse_duration(raw: object) -> object:
     return raw
 
 
+def _between(low: timedelta, high: timedelta) -> AfterValidator:
+    """A duration bound: an absurd poll interval or timeout is a typo, not a wish."""
+
+    def check(value: timedelta) -> timedelta:
+        if not low <= value <= high:
+            raise ValueError(f"must be between {_human(low)} and {_human(high)}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _human(value: timedelta) -> str:
+    seconds = value.total_seconds()
+    for unit in ("d", "h", "m", "s"):
+        if seconds >= _UNIT_SECONDS[unit] and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds / _UNIT_SECONDS[unit]:g}{unit}"
+    return f"{seconds * 1000:g}ms"
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9-]+$", min_length=1, max_length=64)]
 # A topic segment or host must never smuggle in wildcards, separators or credentials.
 TopicName = Annotated[str, Field(pattern=r"^[^#+\x00]+$", min_length=1, max_length=512)]
-HostName = Annotated[str, Field(pattern=r"^[A-Za-z0-9.\-:\[\]]+$", min_length=1, max_length=253)]
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def _check_host(host: str) -> str:
+    """A bare host name or IP address; never a URL, credentials or a port (the error does
+    not repeat the value, which may hold a password)."""
+    if "://" in host:
+        raise ValueError("give a bare host name or IP address, not a URL (drop the scheme)")
+    if "@" in host:
+        raise ValueError("credentials do not belong in the site file; give a bare host name")
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    if ":" in host or "[" in host:
+        raise ValueError("give the port in 'port', not in 'host' (IPv6 without brackets)")
+    if not all(_HOST_LABEL.match(label) for label in host.removesuffix(".").split(".")):
+        raise ValueError("not a host name (letters, digits, '-' and '.') or IP address")
+    return host
+
+
+def _check_field_path(path: str) -> str:
+    """A dotted path into a JSON payload: a few non-empty keys, no control characters."""
+    parts = path.split(".")
+    if len(parts) > 16 or not all(parts):
+        raise ValueError("expected a dotted path of 1 to 16 non-empty keys, e.g. 'st.run'")
+    if any(ord(c) < 32 or c == "\x7f" for c in path):
+        raise ValueError("a field path has no control characters")
+    return path
+
+
+HostName = Annotated[str, Field(min_length=1, max_length=253), AfterValidator(_check_host)]
+FieldPath = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_check_field_path)]
+PollInterval = Annotated[Duration, _between(timedelta(milliseconds=50), timedelta(days=1))]
+Timeout = Annotated[Duration, _between(timedelta(milliseconds=1), timedelta(seconds=60))]
+StaleAfter = Annotated[Duration, _between(timedelta(seconds=1), timedelta(days=7))]
 
 
 class _Model(BaseModel):
@@ -120,11 +183,11 @@ class MqttSource(_Model):
     topic: TopicName | None = None  # default: the plantroom convention (DESIGN §6)
     format: Literal["json", "value"] = "json"
     # signal -> dotted path of the field in a third-party JSON payload
-    fields: dict[str, str] = Field(default_factory=dict)
-    ts_field: str | None = None
+    fields: dict[str, FieldPath] = Field(default_factory=dict)
+    ts_field: FieldPath | None = None
     # format "value": signal -> topic carrying that one value
     topics: dict[str, TopicName] = Field(default_factory=dict)
-    stale_after: Duration = timedelta(seconds=60)
+    stale_after: StaleAfter = timedelta(seconds=60)
 
 
 class SerialSettings(_Model):
@@ -145,11 +208,13 @@ class ModbusSource(_Model):
     port: int = Field(default=502, ge=1, le=65535)
     serial: SerialSettings | None = None
     unit_id: int = Field(default=1, ge=0, le=247)
-    poll_interval: Duration = timedelta(seconds=1)
-    timeout: Duration = timedelta(seconds=1)
+    poll_interval: PollInterval = timedelta(seconds=1)
+    timeout: Timeout = timedelta(seconds=1)
     retries: int = Field(default=1, ge=0, le=10)
     map: str
     max_gap: int = Field(default=8, ge=0, le=100)  # registers a coalesced read may skip over
+    # only the collector process named this (PLANTROOM_COLLECTOR_NAME) polls this gateway
+    collector: Identifier | None = None
 
 
 class Source(_Model):
@@ -301,6 +366,64 @@ def _check_modbus(site: Site, eq: Equipment, path: str, signals: dict[str, Any])
     return errors
 
 
+def _check_collector_pins(site: Site) -> list[str]:
+    """Machines behind one gateway share its connection, so they name one collector."""
+    errors: list[str] = []
+    pins: dict[tuple[str, str], tuple[str | None, int]] = {}
+    for i, eq in enumerate(site.equipment):
+        modbus = eq.source.modbus
+        if modbus is None:
+            continue
+        where = modbus.serial.port if modbus.serial else f"{modbus.host}:{modbus.port}"
+        key = ("rtu" if modbus.framing == "rtu" else modbus.framing, where)
+        first = pins.setdefault(key, (modbus.collector, i))
+        if first[0] != modbus.collector:
+            errors.append(
+                f"equipment[{i}].source.modbus.collector: machines on gateway {where} must "
+                f"name the same collector (equipment[{first[1]}] names {first[0]!r}, "
+                f"this one {modbus.collector!r})"
+            )
+    return errors
+
+
+# A YAML document can reuse nodes through aliases; a few lines can then expand into
+# billions of values ("billion laughs") or refer to themselves.
+MAX_DOCUMENT_VALUES = 1_000_000
+
+
+def _check_document_size(raw: Any) -> list[str]:
+    """Count values as validation would see them (aliases expanded) without expanding."""
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+
+    def size(node: Any) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in visiting:
+            raise RecursionError
+        visiting.add(key)
+        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_DOCUMENT_VALUES:
+                break
+        visiting.discard(key)
+        sizes[key] = total
+        return total
+
+    try:
+        total = size(raw)
+    except RecursionError:
+        return ["(root): the document refers to itself (recursive YAML alias) or nests too deep"]
+    if total > MAX_DOCUMENT_VALUES:
+        return [f"(root): the document expands to more than {MAX_DOCUMENT_VALUES} values"]
+    return []
+
+
 def _check_maps(site: Site) -> list[str]:
     from core.registers import validate_register_map
 
@@ -319,6 +442,17 @@ def _read_yaml(path: Path) -> Any:
         raise SiteError(str(path), [f"(file): not UTF-8 text: {err}"]) from err
     except yaml.YAMLError as err:
         raise SiteError(str(path), [f"(file): not valid YAML: {err}"]) from err
+    except RecursionError:
+        raise SiteError(str(path), ["(file): not valid YAML: nested too deeply"]) from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as err:
+        # PyYAML's constructors leak these past yaml.YAMLError: a date like 2026-13-45, an
+        # integer of more than 4300 digits, an explicit tag on a value it does not fit
+        # ('!!timestamp x' is an AttributeError inside PyYAML)
+        reason = f"{type(err).__name__}: {err}"[:200]
+        raise SiteError(str(path), [f"(file): not valid YAML: {reason}"]) from err
+
+
+MAX_INCLUDE_BYTES = 1 << 20
 
 
 def _merge_included_maps(raw: dict[str, Any], base: Path, source: str) -> dict[str, str]:
@@ -336,11 +470,27 @@ def _merge_included_maps(raw: dict[str, Any], base: Path, source: str) -> dict[s
         if not isinstance(rel, str):
             continue
         rel_path = Path(rel)
-        if rel_path.is_absolute() or ".." in rel_path.parts:
+        if rel_path.is_absolute() or ".." in rel_path.parts or "\x00" in rel:
             errors.append(f"{where}: must be a path inside the site file's folder, got {rel!r}")
             continue
+        # a symlink (of the file or a folder on the way) must not lead out of the folder
+        target = base / rel_path
+        problem = None
         try:
-            included = _read_yaml(base / rel_path)
+            target = target.resolve()  # Python 3.11 raises RuntimeError on a symlink loop
+            if not target.is_relative_to(base.resolve()):
+                problem = "leads outside the site file's folder (symlink)"
+            elif target.exists() and not target.is_file():
+                problem = "is not a regular file"
+            elif target.exists() and target.stat().st_size > MAX_INCLUDE_BYTES:
+                problem = f"is larger than {MAX_INCLUDE_BYTES} bytes"
+        except (OSError, RuntimeError) as err:
+            problem = f"cannot be read: {getattr(err, 'strerror', None) or err}"
+        if problem is not None:
+            errors.append(f"{where}: {rel!r} {problem}")
+            continue
+        try:
+            included = _read_yaml(target)
         except SiteError as err:
             errors += [f"{where} ({rel}): {e}" for e in err.errors]
             continue
@@ -370,8 +520,14 @@ def parse_site(raw: Any, source: str = "<site>", base: Path | None = None) -> Si
     if not isinstance(raw, dict):
         raise SiteError(source, ["(root): expected a mapping with site, buildings, equipment"])
     # merging included maps must not change the caller's document
+    size_errors = _check_document_size(raw)
+    if size_errors:
+        raise SiteError(source, size_errors)
     raw = copy.deepcopy(raw)
     origins = _merge_included_maps(raw, base, source) if base is not None else {}
+    size_errors = _check_document_size(raw.get("register_maps"))
+    if size_errors:
+        raise SiteError(source, [e.replace("(root)", "register_maps") for e in size_errors])
     try:
         site = Site.model_validate(raw)
     except ValidationError as err:
@@ -379,6 +535,7 @@ def parse_site(raw: Any, source: str = "<site>", base: Path | None = None) -> Si
         raise SiteError(source, errors) from None
     errors = [_in_file(e, origins) for e in _check_maps(site)]
     errors += _check_references(site, load_catalogue())
+    errors += _check_collector_pins(site)
     try:
         ZoneInfo(site.site.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -27,6 +27,8 @@ def summarise(site: Site) -> str:
                 mb = eq.source.modbus
                 where = mb.serial.port if mb.serial else f"{mb.host}:{mb.port}"
                 source = f"modbus {mb.framing} {where} unit {mb.unit_id} map {mb.map}"
+                if mb.collector:
+                    source += f" (collector {mb.collector})"
             lines.append(f"    {eq.id:<24} {eq.kind:<11} {eq.name}  <- {source}")
     lines.append(f"{len(site.equipment)} machines, {len(site.register_maps)} register maps: OK")
     return "\n".join(lines)

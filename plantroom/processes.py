@@ -16,7 +16,8 @@ from pathlib import Path
 import uvicorn
 
 from api import ApiContext, create_app
-from collectors.modbus import ModbusCollector
+from collectors.modbus import ModbusCollector, Shard
+from collectors.modbus.shards import gateway_label, gateways, pinned_to, polls
 from collectors.mqtt import MqttCollector, MqttCollectorSettings
 from collectors.sink import ReadingSink
 from core.endpoints import MqttEndpoint
@@ -105,6 +106,7 @@ def mqtt_endpoint(settings: Settings) -> MqttEndpoint:
 async def collect(settings: Settings) -> None:
     """``plantroom collect``: the collectors named by the site file, into the configured store."""
     site = load_site(settings.site_path)
+    shard = Shard.parse(settings.collector_shard, settings.collector_name)
     store, records = open_stores(settings, site)
     sink = ReadingSink(store, records, buffer=DiskBuffer(settings.buffer_path))
     collector = MqttCollector(
@@ -116,12 +118,38 @@ async def collect(settings: Settings) -> None:
     )
     tasks: list[Task] = [sink.run, collector.run]
     if any(eq.source.modbus is not None for eq in site.equipment):
-        tasks.append(ModbusCollector(site, sink).run)
+        tasks.append(ModbusCollector(site, sink, only=modbus_share(site, shard)).run)
     try:
         await run_tasks(tasks, asyncio.Event(), None)
     finally:
         store.close()
         records.close()
+
+
+def modbus_share(site: Site, shard: Shard) -> set[str]:
+    """The machines this process polls; logs which gateways it takes and which it leaves."""
+    mine: set[str] = set()
+    taken: list[str] = []
+    for key, machines in gateways(site).items():
+        label = gateway_label(key)
+        if polls(key, machines, shard):
+            mine.update(eq.id for eq in machines)
+            taken.append(label)
+            event(
+                log,
+                "modbus gateway polled here",
+                gateway=label,
+                shard=str(shard),
+                equipment=",".join(eq.id for eq in machines),
+            )
+        else:
+            pin = pinned_to(machines)
+            reason = f"collector {pin}" if pin else "another shard"
+            event(log, "modbus gateway left to others", gateway=label, to=reason)
+    event(log, "modbus share", shard=str(shard), gateways=len(taken), machines=len(mine))
+    if not taken:
+        event(log, "this collector polls no Modbus gateway", logging.WARNING, shard=str(shard))
+    return mine
 
 
 async def serve_api(settings: Settings, host: str, port: int) -> None:
@@ -192,6 +220,7 @@ __all__ = [
     "collect",
     "demo",
     "free_port",
+    "modbus_share",
     "open_stores",
     "run_tasks",
     "serve_api",

@@ -16,6 +16,9 @@ class Settings:
     share_group: str | None
     client_id: str
     buffer_path: Path
+    # Modbus scale-out: this process's shard ("2/3", 1-based) and name (for `collector:` pins)
+    collector_shard: str = ""
+    collector_name: str | None = None
 
     @classmethod
     def from_env(cls, data_dir: Path = Path("data")) -> Settings:
@@ -29,4 +32,6 @@ class Settings:
             share_group=share or None,
             client_id=env.get("PLANTROOM_MQTT_CLIENT_ID", "plantroom-collector"),
             buffer_path=Path(env.get("PLANTROOM_BUFFER_PATH", str(data_dir / "buffer.db"))),
+            collector_shard=env.get("PLANTROOM_COLLECTOR_SHARD", ""),
+            collector_name=env.get("PLANTROOM_COLLECTOR_NAME") or None,
         )

@@ -99,6 +99,10 @@ def test_bad_configuration_is_a_clear_error(tmp_path: Path) -> None:
             env_for(tmp_path, "mqtt://127.0.0.1:1", PLANTROOM_SITE=str(tmp_path / "no.yaml")),
             "cannot read",
         ),
+        (
+            env_for(tmp_path, "mqtt://127.0.0.1:1", PLANTROOM_COLLECTOR_SHARD="4/3"),
+            "PLANTROOM_COLLECTOR_SHARD",
+        ),
     ]
     for env, message in cases:
         result = subprocess.run(

@@ -3,6 +3,7 @@
 from collectors.modbus.collector import DeviceStats, ModbusCollector, next_slot
 from collectors.modbus.connections import Backoff, CommError, ExceptionResponse, Gateways
 from collectors.modbus.plan import ReadRequest, plan_reads
+from collectors.modbus.shards import Shard, assign
 
 __all__ = [
     "Backoff",
@@ -12,6 +13,8 @@ __all__ = [
     "Gateways",
     "ModbusCollector",
     "ReadRequest",
+    "Shard",
+    "assign",
     "next_slot",
     "plan_reads",
 ]

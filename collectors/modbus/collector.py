@@ -17,6 +17,7 @@ import asyncio
 import logging
 import math
 from collections import deque
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -85,7 +86,9 @@ class ModbusCollector:
         clock: Clock | None = None,
         metrics: Metrics = METRICS,
         backoff: Backoff = DEFAULT_BACKOFF,
+        only: Set[str] | None = None,
     ) -> None:
+        """``only``: the machines this process polls (see ``shards.assign``); None for all."""
         self.site = site
         self.sink = sink
         self.clock = clock or SystemClock()
@@ -96,7 +99,7 @@ class ModbusCollector:
         self.devices: dict[str, _Device] = {}
         for eq in site.equipment:
             source = eq.source.modbus
-            if source is None:
+            if source is None or (only is not None and eq.id not in only):
                 continue
             register_map = site.register_maps[source.map]
             kind = catalogue.kind(eq.kind)

@@ -48,12 +48,12 @@ def parse_timestamp(raw: object, received_at: datetime) -> datetime:
     if isinstance(raw, bool) or raw is None:
         raise PayloadError(f"ts: expected epoch ms or RFC 3339, got {raw!r}")
     if isinstance(raw, int | float):
-        if not math.isfinite(raw):
+        if isinstance(raw, float) and not math.isfinite(raw):
             raise PayloadError(f"ts: not finite: {raw!r}")
         try:
             ts = datetime.fromtimestamp(raw / 1000, tz=UTC)
-        except (OverflowError, OSError, ValueError) as err:
-            raise PayloadError(f"ts: out of range: {raw!r}") from err
+        except (OverflowError, OSError, ValueError) as err:  # incl. ints beyond any float
+            raise PayloadError(f"ts: out of range: {str(raw)[:40]}") from err
     elif isinstance(raw, str):
         try:
             ts = datetime.fromisoformat(raw.replace("Z", "+00:00"))
@@ -190,3 +190,5 @@ def _loads(text: str) -> Any:
         raise PayloadError(f"bad JSON: {err.msg} at line {err.lineno} column {err.colno}") from err
     except RecursionError as err:
         raise PayloadError("bad JSON: nested too deeply") from err
+    except ValueError as err:  # e.g. an integer of more than 4300 digits
+        raise PayloadError(f"bad JSON: {err}") from err
