@@ -3,10 +3,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-DEBIAN_PACKAGES ?= mosquitto mosquitto-clients mbpoll
+DEBIAN_PACKAGES ?= mosquitto mosquitto-clients mbpoll postgresql
 DEMO_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest venv system-deps bench bench-ingest bench-modbus clean
+.PHONY: demo test lint typecheck pytest venv system-deps bench bench-ingest bench-modbus clean bench-alerts
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -52,7 +52,7 @@ pytest: venv system-deps
 
 test: system-deps venv lint typecheck pytest
 
-bench: bench-ingest bench-modbus
+bench: bench-ingest bench-modbus bench-alerts
 
 bench-ingest: venv system-deps
 	$(PY) -m bench.ingest
@@ -62,3 +62,6 @@ bench-modbus: venv
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
+
+bench-alerts: venv system-deps
+	$(PY) -m bench.alerts

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from core.catalogue import Catalogue, load_catalogue
+from core.rules import AlertsConfig, RuleError, RuleOverride, effective_rules
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -244,6 +245,7 @@ class Equipment(_Model):
     role: str | None = None
     source: Source
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
+    rules: dict[str, RuleOverride] = Field(default_factory=dict)  # alert rule overrides
 
 
 class Building(_Model):
@@ -263,6 +265,7 @@ class Site(_Model):
     equipment: list[Equipment]
     register_maps: dict[str, RegisterMap] = Field(default_factory=dict)
     include_maps: list[str] = Field(default_factory=list)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     def machine(self, equipment_id: str) -> Equipment:
         for eq in self.equipment:
@@ -364,6 +367,24 @@ def _check_modbus(site: Site, eq: Equipment, path: str, signals: dict[str, Any])
                 f"that kind {eq.kind} does not have"
             )
     return errors
+
+
+def _check_alerts(site: Site, catalogue: Catalogue) -> list[str]:
+    errors: list[str] = []
+    for i, eq in enumerate(site.equipment):
+        if eq.kind not in catalogue.kinds:
+            continue
+        signals = set(catalogue.kinds[eq.kind].signals)
+        try:
+            effective_rules(eq.kind, eq.role, site.alerts.rules, eq.rules, signals)
+        except RuleError as err:
+            errors += [f"equipment[{i}] ({eq.id}) alert {e}" for e in err.errors]
+    ids = {eq.id for eq in site.equipment}
+    for i, window in enumerate(site.alerts.maintenance):
+        for eq_id in window.equipment or []:
+            if eq_id not in ids:
+                errors.append(f"alerts.maintenance[{i}].equipment: unknown equipment '{eq_id}'")
+    return sorted(set(errors), key=errors.index)
 
 
 def _check_collector_pins(site: Site) -> list[str]:
@@ -535,6 +556,7 @@ def parse_site(raw: Any, source: str = "<site>", base: Path | None = None) -> Si
         raise SiteError(source, errors) from None
     errors = [_in_file(e, origins) for e in _check_maps(site)]
     errors += _check_references(site, load_catalogue())
+    errors += _check_alerts(site, load_catalogue())
     errors += _check_collector_pins(site)
     try:
         ZoneInfo(site.site.timezone)

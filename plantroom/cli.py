@@ -21,6 +21,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path, default=Path("data/demo"))
     demo.add_argument("--site", type=Path, default=Path("examples/site.yaml"))
 
+    alerts = sub.add_parser("alerts", help="run the alert engine (site and stores from env)")
+    alerts.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
+    alerts.add_argument("--interval", type=float, default=0.25, help="seconds between steps")
+
     check = sub.add_parser("check", help="validate a site file")
     check.add_argument("site", type=Path)
 
@@ -58,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         code, text = check(args.site)
         print(text)
         return code
+    if args.command == "alerts":
+        from plantroom.processes import run_alerts
+        from plantroom.settings import Settings
+
+        asyncio.run(run_alerts(Settings.from_env(), args.interval, args.duration))
+        return 0
     if args.command == "demo":
         from plantroom.processes import demo
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -15,12 +16,14 @@ from pathlib import Path
 
 import uvicorn
 
+from alerts.runner import AlertService
 from api import ApiContext, create_app
 from collectors.modbus import ModbusCollector, Shard
 from collectors.modbus.shards import gateway_label, gateways, pinned_to, polls
 from collectors.mqtt import MqttCollector, MqttCollectorSettings
 from collectors.sink import ReadingSink
 from core.endpoints import MqttEndpoint
+from core.events import EventBus
 from core.logs import event
 from core.site import Site, load_site
 from plantroom.broker import EmbeddedBroker, free_port
@@ -186,6 +189,11 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
     modbus_collector = ModbusCollector(site, sink)
     api_port = port or 8080
     context = ApiContext(site=site, store=store, records=records)
+    bus = EventBus()  # the live alarm stream: alerts, incidents and ticket events
+    alert_service = AlertService(
+        site, store, records, bus=bus, webhook_url=os.environ.get(site.alerts.webhook_env)
+    )
+    sink.listen(alert_service.notify)  # evaluate as soon as a batch is stored
     stop = asyncio.Event()
     print(f"plantroom demo: site {site.site.id} ({site.site.name}), {len(site.equipment)} machines")
     print(f"  data directory: {data_dir.resolve()}")
@@ -202,6 +210,7 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
                 collector.run,
                 simulation.run,
                 modbus_collector.run,
+                alert_service.run,
                 api_task(context, "127.0.0.1", api_port),
             ],
             stop,
@@ -214,6 +223,25 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
         event(log, "demo stopped")
 
 
+async def run_alerts(settings: Settings, interval: float, duration: float | None) -> None:
+    """The alert engine as its own process (``plantroom alerts``)."""
+    site = load_site(settings.site_path)
+    store, records = open_stores(settings, site)
+    service = AlertService(
+        site,
+        store,
+        records,
+        webhook_url=os.environ.get(site.alerts.webhook_env),
+        interval=interval,
+    )
+    try:
+        await run_tasks([service.run], asyncio.Event(), duration)
+    finally:
+        store.close()
+        records.close()
+        event(log, "alert engine stopped")
+
+
 __all__ = [
     "Components",
     "api_task",
@@ -222,6 +250,7 @@ __all__ = [
     "free_port",
     "modbus_share",
     "open_stores",
+    "run_alerts",
     "run_tasks",
     "serve_api",
 ]

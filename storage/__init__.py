@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from urllib.parse import urlparse
 
 from core.site import Site
-from storage import logbook
+from storage import logbook, tickets
 from storage.records import DeadLetter, RecordsDB
 from storage.sqlite_ts import SqliteTimeSeriesStore
 from storage.timeseries import Bucket, SeriesTags, StoreError, TimeSeriesStore
@@ -50,4 +50,5 @@ __all__ = [
     "logbook",
     "open_timeseries",
     "site_tags",
+    "tickets",
 ]

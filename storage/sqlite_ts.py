@@ -60,9 +60,10 @@ class SqliteTimeSeriesStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            # the busy timeout first: switching to WAL needs the lock another process may hold
+            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as err:
             raise StoreError(f"sqlite time-series store {self.path}: {err}") from err

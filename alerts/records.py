@@ -1,0 +1,365 @@
+"""Applying alert transitions to the records DB, atomically and at most once.
+
+One transaction per alert change: a compare-and-set of the alert row on ``version`` (so when
+two engines see the same change, one applies it and the other reloads), then its effects:
+the ticket opened, re-armed or reopened, or marked recovered; an emergency incident; logbook
+entries; outbox notifications. Killing the process anywhere leaves either all or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from alerts.engine import AlertState, Change, Status, Transition
+from core.rules import AlertsConfig, Rule, TicketClass
+from core.tickets import TicketStatus, due_times
+from storage import logbook
+from storage.tickets import (
+    Notice,
+    add_event,
+    alerts,
+    aware,
+    enqueue,
+    incidents,
+    live_ticket,
+    tickets,
+    update_ticket,
+    within,
+)
+
+
+def load_states(engine: Engine) -> dict[str, AlertState]:
+    with engine.connect() as conn:
+        return {
+            row["fingerprint"]: _state(row) for row in conn.execute(sa.select(alerts)).mappings()
+        }
+
+
+def load_state(conn: Connection, fingerprint: str) -> AlertState | None:
+    row = conn.execute(sa.select(alerts).where(alerts.c.fingerprint == fingerprint)).mappings()
+    first = row.first()
+    return None if first is None else _state(first)
+
+
+def _state(row: RowMapping) -> AlertState:
+    return AlertState(
+        fingerprint=row["fingerprint"],
+        rule_id=row["rule_id"],
+        subject=row["subject"],
+        status=Status(row["status"]),
+        episode=row["episode"],
+        pending_since=aware(row["pending_since"]),
+        firing_since=aware(row["firing_since"]),
+        resolved_at=aware(row["resolved_at"]),
+        condition=row["condition"],
+        flips=tuple(datetime.fromisoformat(t) for t in json.loads(row["flips"])),
+        flapping=row["flapping"],
+        paged=row["paged"],
+        suppressed=row["suppressed"],
+        version=row["version"],
+    )
+
+
+def _row(state: AlertState, rule: Rule, now: datetime) -> dict[str, Any]:
+    return {
+        "rule_id": state.rule_id,
+        "subject": state.subject,
+        "title": rule.name,
+        "severity": rule.severity.value,
+        "ticket_class": rule.ticket.value,
+        "status": state.status.value,
+        "episode": state.episode,
+        "pending_since": state.pending_since,
+        "firing_since": state.firing_since,
+        "resolved_at": state.resolved_at,
+        "condition": state.condition,
+        "flips": json.dumps([t.isoformat() for t in state.flips]),
+        "flapping": state.flapping,
+        "paged": state.paged,
+        "suppressed": state.suppressed,
+        "updated_at": now,
+    }
+
+
+class Conflict(Exception):
+    """Another engine changed this alert first; reload it and evaluate again."""
+
+
+def save(
+    engine: Engine,
+    old: AlertState,
+    new: AlertState,
+    transitions: list[Transition],
+    rule: Rule,
+    config: AlertsConfig,
+    now: datetime,
+) -> tuple[AlertState, list[Notice]]:
+    """Persist ``new`` and apply the transitions' effects; raises Conflict on a lost race."""
+    notices: list[Notice] = []
+    try:
+        with engine.begin() as conn:
+            values = _row(new, rule, now)
+            if old.version == 0:
+                conn.execute(
+                    alerts.insert().values(fingerprint=new.fingerprint, version=1, **values)
+                )
+            else:
+                done = conn.execute(
+                    alerts.update()
+                    .where(alerts.c.fingerprint == new.fingerprint, alerts.c.version == old.version)
+                    .values(version=alerts.c.version + 1, **values)
+                )
+                if done.rowcount != 1:
+                    raise Conflict(new.fingerprint)
+            for transition in transitions:
+                notices += _effects(conn, transition, rule, config, now)
+    except IntegrityError as err:
+        raise Conflict(new.fingerprint) from err
+    return replace(new, version=old.version + 1), notices
+
+
+def _alert_notice(t: Transition, rule: Rule) -> Notice:
+    s = t.state
+    return Notice(
+        "alert",
+        {
+            "event": t.change.value,
+            "fingerprint": s.fingerprint,
+            "rule_id": s.rule_id,
+            "equipment": s.subject,
+            "title": rule.name,
+            "severity": rule.severity.value,
+            "ticket_class": rule.ticket.value,
+            "status": s.status.value,
+            "episode": s.episode,
+            "suppressed": s.suppressed,
+            "flapping": s.flapping,
+            "at": t.at.isoformat(),
+        },
+    )
+
+
+def _effects(
+    conn: Connection, t: Transition, rule: Rule, config: AlertsConfig, now: datetime
+) -> list[Notice]:
+    s = t.state
+    notices = [_alert_notice(t, rule)]
+    note = {
+        Change.PENDING: "异常出现，确认中",
+        Change.CANCELLED: "确认期内恢复，未告警",
+        Change.FIRING: "告警" + ("（维护中，不派单）" if s.suppressed else ""),
+        Change.PAGED: "维护结束，告警仍在，派单",
+        Change.FLAPPING: "告警抖动（频繁变化），合并为一条",
+        Change.RESOLVED: "告警恢复",
+    }[t.change]
+    logbook.append(
+        conn,
+        logbook.LogEntry(
+            t.at,
+            s.subject[:64],
+            "alert",
+            f"{rule.name}: {note}",
+            "system",
+            {"rule_id": s.rule_id, "change": t.change.value, "episode": s.episode},
+        ),
+    )
+    if t.change in (Change.PENDING, Change.CANCELLED):
+        return notices  # pending alerts never notify
+    if rule.ticket is TicketClass.EMERGENCY:
+        notices += _incident(conn, t, rule)
+    elif rule.ticket is not TicketClass.NONE:
+        if t.pages:
+            notices += open_or_reopen(conn, s, rule, config, t.at)
+        elif t.change is Change.RESOLVED:
+            notices += _recovered(conn, s, t.at)
+    return notices
+
+
+def _incident(conn: Connection, t: Transition, rule: Rule) -> list[Notice]:
+    s = t.state
+    if t.pages:
+        conn.execute(
+            incidents.insert().values(
+                fingerprint=s.fingerprint,
+                episode=s.episode,
+                rule_id=s.rule_id,
+                equipment=s.subject,
+                title=rule.name,
+                severity=rule.severity.value,
+                started_at=t.at,
+            )
+        )
+        notice = Notice(
+            "incident",
+            {
+                "event": "started",
+                "equipment": s.subject,
+                "rule_id": s.rule_id,
+                "title": rule.name,
+                "severity": rule.severity.value,
+                "episode": s.episode,
+                "at": t.at.isoformat(),
+            },
+        )
+        enqueue(conn, f"incident:{s.fingerprint}:{s.episode}:started", notice.as_event(), t.at)
+        return [notice]
+    if t.change is Change.RESOLVED:
+        conn.execute(
+            incidents.update()
+            .where(incidents.c.fingerprint == s.fingerprint, incidents.c.episode == s.episode)
+            .values(ended_at=t.at)
+        )
+        notice = Notice(
+            "incident",
+            {
+                "event": "ended",
+                "equipment": s.subject,
+                "rule_id": s.rule_id,
+                "title": rule.name,
+                "episode": s.episode,
+                "at": t.at.isoformat(),
+            },
+        )
+        return [notice]
+    return []
+
+
+def open_or_reopen(
+    conn: Connection, s: AlertState, rule: Rule, config: AlertsConfig, now: datetime
+) -> list[Notice]:
+    """The one ticket of this fault: re-armed if live, reopened if closed within the reopen
+    window, else a new one (the partial unique index refuses a second live ticket)."""
+    live = live_ticket(conn, s.fingerprint)
+    if live is not None:
+        return _recurred(conn, live, s, now)
+    recent = (
+        conn.execute(
+            sa.select(tickets)
+            .where(
+                tickets.c.fingerprint == s.fingerprint,
+                tickets.c.status == TicketStatus.CLOSED.value,
+            )
+            .order_by(tickets.c.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    if recent is not None and within(recent["closed_at"], now, config.reopen_window):
+        return _reopen(conn, recent, rule, config, now, "故障在复发窗口内再次出现，工单重开")
+    # deadlines run from when the fault began (a trapped passenger's 5 minutes start when
+    # the lift stopped, not when the 30 s confirmation ended)
+    start = s.pending_since or now
+    due = due_times(start, config.deadlines_for(rule.ticket))
+    ticket_id = conn.execute(
+        tickets.insert().values(
+            fingerprint=s.fingerprint,
+            rule_id=s.rule_id,
+            equipment=s.subject,
+            ticket_class=rule.ticket.value,
+            title=rule.name,
+            severity=rule.severity.value,
+            status=TicketStatus.OPEN.value,
+            fault_active=True,
+            opened_at=now,
+            cycle=1,
+            cycle_start=start,
+            respond_by=due.respond_by,
+            on_site_by=due.on_site_by,
+            resolve_by=due.resolve_by,
+            escalation_level=0,
+            version=1,
+        )
+    ).inserted_primary_key
+    assert ticket_id is not None
+    ticket = conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id[0])).mappings().one()
+    notice = add_event(
+        conn,
+        ticket,
+        "opened",
+        now,
+        f"{rule.name}，派单给值班工程师",
+        data={
+            "episode": s.episode,
+            "notify": "duty_engineer",
+            "flapping": s.flapping,
+            "respond_by": _iso(due.respond_by),
+            "on_site_by": _iso(due.on_site_by),
+            "resolve_by": _iso(due.resolve_by),
+        },
+    )
+    return [notice] if notice is not None else []
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return None if ts is None else ts.isoformat()
+
+
+def _recurred(conn: Connection, live: RowMapping, s: AlertState, now: datetime) -> list[Notice]:
+    if live["fault_active"]:
+        return []  # the same fault, already on this ticket
+    if live["status"] == TicketStatus.RESOLVED.value:
+        updated = update_ticket(
+            conn,
+            live,
+            status=TicketStatus.REOPENED.value,
+            fault_active=True,
+            cycle=live["cycle"] + 1,
+            cycle_start=now,
+        )
+        event, to = "reopened", TicketStatus.REOPENED.value
+    else:
+        updated = update_ticket(conn, live, fault_active=True)
+        event, to = "recurred", live["status"]
+    if updated is None:
+        raise Conflict(s.fingerprint)
+    notice = add_event(
+        conn, live, event, now, "故障再次出现", to_status=to, data={"episode": s.episode}
+    )
+    return [notice] if notice is not None else []
+
+
+def _reopen(
+    conn: Connection, ticket: RowMapping, rule: Rule, config: AlertsConfig, now: datetime, why: str
+) -> list[Notice]:
+    due = due_times(now, config.deadlines_for(rule.ticket))
+    updated = update_ticket(
+        conn,
+        ticket,
+        status=TicketStatus.REOPENED.value,
+        fault_active=True,
+        cycle=ticket["cycle"] + 1,
+        cycle_start=now,
+        respond_by=due.respond_by,
+        on_site_by=due.on_site_by,
+        resolve_by=due.resolve_by,
+        escalation_level=0,
+        recovered_at=None,
+    )
+    if updated is None:
+        raise Conflict(str(ticket["fingerprint"]))
+    notice = add_event(conn, ticket, "reopened", now, why, to_status=TicketStatus.REOPENED.value)
+    return [notice] if notice is not None else []
+
+
+def _recovered(conn: Connection, s: AlertState, now: datetime) -> list[Notice]:
+    live = live_ticket(conn, s.fingerprint)
+    if live is None or not live["fault_active"]:
+        return []
+    if update_ticket(conn, live, fault_active=False, recovered_at=now) is None:
+        raise Conflict(s.fingerprint)
+    notice = add_event(conn, live, "recovered", now, "信号已恢复，待现场确认")
+    return [notice] if notice is not None else []
+
+
+def on_site_equipment(conn: Connection) -> set[str]:
+    """Machines with a technician on site (their alerts page nobody)."""
+    query = sa.select(tickets.c.equipment).where(tickets.c.status == TicketStatus.ON_SITE.value)
+    return {str(r[0]) for r in conn.execute(query)}
