@@ -19,9 +19,9 @@ venv: $(VENV)/.installed
 demo: venv
 	$(VENV)/bin/plantroom demo $(DEMO_ARGS)
 
-# PostgreSQL and the time-series servers for the backend contract suite and the dashboard
+# the time-series servers for the backend contract suite and the dashboard
 # query tests, and docker-compose (v1) to validate docker-compose.yml without the plugin
-DEBIAN_PACKAGES += postgresql victoria-metrics influxdb docker-compose
+DEBIAN_PACKAGES += victoria-metrics influxdb docker-compose
 
 # regenerate dashboards/generated/*.json (SITE=path/to/site.yaml names your machines)
 .PHONY: dashboards bench-influx
