@@ -19,6 +19,18 @@ venv: $(VENV)/.installed
 demo: venv
 	$(VENV)/bin/plantroom demo $(DEMO_ARGS)
 
+# the time-series servers for the backend contract suite and the dashboard
+# query tests, and docker-compose (v1) to validate docker-compose.yml without the plugin
+DEBIAN_PACKAGES += victoria-metrics influxdb docker-compose
+
+# regenerate dashboards/generated/*.json (SITE=path/to/site.yaml names your machines)
+.PHONY: dashboards bench-influx
+dashboards: venv
+	$(PY) -m dashboards.build $(if $(SITE),--site $(SITE))
+
+bench-influx: venv system-deps
+	$(PY) -m bench.influx_write
+
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \

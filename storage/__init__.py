@@ -29,8 +29,13 @@ def open_timeseries(url: str, tags: Mapping[str, SeriesTags]) -> TimeSeriesStore
         if not path:
             raise StoreError(f"time-series URL {url!r}: no file path (sqlite:///data/ts.db)")
         return SqliteTimeSeriesStore(path, tags)
+    if parsed.scheme in ("influxdb", "influxdbs"):
+        from storage.influx_ts import open_influx  # only production needs influxdb-client
+
+        return open_influx(url, tags)
     raise StoreError(
-        f"time-series URL scheme {parsed.scheme!r} is not supported (use sqlite:///path)"
+        f"time-series URL scheme {parsed.scheme!r} is not supported "
+        "(use sqlite:///path or influxdb://TOKEN@host:8086?org=ORG&bucket=BUCKET)"
     )
 
 

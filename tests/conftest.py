@@ -11,6 +11,7 @@ from core.endpoints import MqttEndpoint
 from core.site import Site, load_site
 from plantroom.broker import EmbeddedBroker
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
+from tests.servers.fixtures import influxdb1, victoria  # noqa: F401  (session servers)
 from tests.servers.mosquitto import Mosquitto, start_mosquitto
 from tests.servers.postgres import Postgres, start_postgres
 

@@ -1,0 +1,668 @@
+"""The plantroom Grafana dashboards, as code.
+
+``python -m dashboards.build`` writes ``dashboards/generated/*.json`` (committed, provisioned
+into Grafana by docker compose); ``--check`` exits non-zero when they are out of date;
+``--site FILE`` names machines after that site file (default ``examples/site.yaml``), so a
+property's dashboards show its own Chinese machine names.
+
+Signals, units and Chinese signal names come from the catalogue; InfluxQL panels read the
+DESIGN §7 layout (measurement = kind, tags site/building/equipment, one field per signal, good
+values only), SQL panels the records database's alerts and tickets tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from core.catalogue import SignalSpec, SignalType, load_catalogue
+from core.site import Site, load_site
+from dashboards.grafana import (
+    BLUE,
+    GREEN,
+    GREY,
+    ORANGE,
+    RED,
+    Dashboard,
+    Json,
+    Panel,
+    Query,
+    Variable,
+    bargauge,
+    column_override,
+    influxql,
+    row,
+    sql,
+    stat,
+    state_timeline,
+    table,
+    timeseries,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATED = Path(__file__).resolve().parent / "generated"
+DEFAULT_SITE = ROOT / "examples" / "site.yaml"
+
+# catalogue units -> Grafana unit ids
+UNITS = {
+    "MPa": "suffix: MPa",
+    "A": "amp",
+    "Hz": "hertz",
+    "h": "suffix: h",
+    "°C": "celsius",
+    "m": "lengthm",
+    "%": "percent",
+}
+
+# how a boolean signal reads on a board: (when 0, when 1), each (text, colour)
+BOOL_LABELS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "running": (("停止", GREY), ("运行", GREEN)),
+    "fault": (("正常", GREEN), ("故障", RED)),
+    "auto_mode": (("手动", ORANGE), ("自动", GREEN)),
+    "in_service": (("停用", RED), ("服务中", GREEN)),
+    "moving": (("停靠", GREY), ("运行", BLUE)),
+    "door_open": (("关门", GREY), ("开门", BLUE)),
+    "inspection_mode": (("正常", GREEN), ("检修", ORANGE)),
+    "alarm_button": (("—", GREEN), ("警铃", RED)),
+    "high_level": (("—", GREEN), ("高液位", RED)),
+    "low_level": (("—", GREEN), ("低液位", RED)),
+    "inlet_valve_open": (("关", GREY), ("开", BLUE)),
+    "fire_alarm": (("正常", GREEN), ("火警", RED)),
+    "supervisory": (("正常", GREEN), ("监管", ORANGE)),
+    "mains_fail": (("正常", GREEN), ("主电故障", RED)),
+    "battery_fail": (("正常", GREEN), ("备电故障", RED)),
+    "silenced": (("—", GREEN), ("已消音", ORANGE)),
+}
+DEFAULT_BOOL = (("否", GREY), ("是", BLUE))
+
+FILTER = '"site" =~ /^$site$/ AND "building" =~ /^$building$/ AND "equipment" =~ /^$machine$/'
+SQL_MACHINES = "equipment ~ '^${machine:regex}$'"
+
+
+def bool_labels(signal: str) -> dict[str, tuple[str, str]]:
+    off, on = BOOL_LABELS.get(signal, DEFAULT_BOOL)
+    return {"0": off, "1": on}
+
+
+class Builder:
+    """Dashboards for one site: machine names from the site file, signals from the catalogue."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.catalogue = load_catalogue()
+        self.names = {eq.id: f"{eq.name} ({eq.id})" for eq in site.equipment}
+
+    # ---- pieces
+    def spec(self, kind: str, signal: str) -> SignalSpec:
+        return self.catalogue.signal(kind, signal)
+
+    def label(self, kind: str, signal: str) -> str:
+        spec = self.spec(kind, signal)
+        unit = f" ({spec.unit})" if spec.unit else ""
+        return f"{spec.name_zh or signal}{unit}"
+
+    def unit(self, kind: str, signal: str) -> str:
+        spec = self.spec(kind, signal)
+        return UNITS.get(spec.unit or "", "none")
+
+    def machine_overrides(self) -> list[Json]:
+        """Series named by equipment id (alias $tag_equipment) shown with the site's names."""
+        return [column_override(eq, {"displayName": name}) for eq, name in self.names.items()]
+
+    def machine_column(self) -> Json:
+        return column_override(
+            "equipment",
+            {
+                "displayName": "设备 Machine",
+                "mappings": [
+                    {
+                        "type": "value",
+                        "options": {
+                            eq: {"text": name, "index": i}
+                            for i, (eq, name) in enumerate(self.names.items())
+                        },
+                    }
+                ],
+                "custom.width": 240,
+            },
+        )
+
+    def variables(self, kind: str | None) -> list[Variable]:
+        source = f'FROM "{kind}" ' if kind else ""
+        return [
+            Variable(
+                "site", "小区 Site", f'SHOW TAG VALUES {source}WITH KEY = "site"', multi=False
+            ),
+            Variable(
+                "building",
+                "楼栋 Building",
+                f'SHOW TAG VALUES {source}WITH KEY = "building" WHERE "site" =~ /^$site$/',
+            ),
+            Variable(
+                "machine",
+                "设备 Machine",
+                f'SHOW TAG VALUES {source}WITH KEY = "equipment" '
+                'WHERE "site" =~ /^$site$/ AND "building" =~ /^$building$/',
+            ),
+        ]
+
+    def state_table(self, kind: str, signals: Sequence[str], title: str, height: int = 7) -> Panel:
+        """Latest value of each signal, one row per machine, with Chinese labels and colours."""
+        fields = ", ".join(f'last("{s}") AS "{s}"' for s in signals)
+        query = influxql(
+            f'SELECT {fields} FROM "{kind}" WHERE {FILTER} AND $timeFilter GROUP BY "equipment"',
+            table=True,
+        )
+        overrides = [self.machine_column()]
+        for s in signals:
+            props: dict[str, object] = {"displayName": self.label(kind, s)}
+            if self.spec(kind, s).type is SignalType.BOOL:
+                props["mappings"] = [
+                    {
+                        "type": "value",
+                        "options": {
+                            raw: {"text": text, "color": color, "index": i}
+                            for i, (raw, (text, color)) in enumerate(bool_labels(s).items())
+                        },
+                    }
+                ]
+            else:
+                props["unit"] = self.unit(kind, s)
+            overrides.append(column_override(s, props))
+        return table(title, query, overrides=overrides, hide=["Time"], height=height)
+
+    def stats_table(self, kind: str, columns: Sequence[tuple[str, str, str]], title: str) -> Panel:
+        """Per machine over the dashboard's time range: (function, signal, column title)."""
+        fields = ", ".join(f'{fn}("{sig}") AS "{fn}_{sig}"' for fn, sig, _ in columns)
+        query = influxql(
+            f'SELECT {fields} FROM "{kind}" WHERE {FILTER} AND $timeFilter GROUP BY "equipment"',
+            table=True,
+        )
+        overrides = [self.machine_column()]
+        for fn, sig, label in columns:
+            overrides.append(
+                column_override(f"{fn}_{sig}", {"displayName": label, "unit": self.unit(kind, sig)})
+            )
+        return table(title, query, overrides=overrides, hide=["Time"], height=6)
+
+    def trend(self, kind: str, signal: str, *, width: int = 12, step: bool = False) -> Panel:
+        agg = "last" if step else "mean"
+        query = influxql(
+            f'SELECT {agg}("{signal}") FROM "{kind}" WHERE {FILTER} AND $timeFilter '
+            'GROUP BY time($__interval), "equipment" fill(none)'
+        )
+        return timeseries(
+            self.label(kind, signal),
+            query,
+            unit=self.unit(kind, signal),
+            step=step,
+            width=width,
+            overrides=self.machine_overrides(),
+        )
+
+    def timeline(self, kind: str, signal: str, *, width: int = 24) -> Panel:
+        query = influxql(
+            f'SELECT last("{signal}") FROM "{kind}" WHERE {FILTER} AND $timeFilter '
+            'GROUP BY time($__interval), "equipment" fill(previous)'
+        )
+        return state_timeline(
+            self.label(kind, signal),
+            query,
+            bool_labels(signal),
+            width=width,
+            overrides=self.machine_overrides(),
+        )
+
+    def count_of(self, kind: str, signal: str, title: str, bad_at: float = 1) -> Panel:
+        """How many machines of a kind have ``signal`` set now (sum of their last values)."""
+        query = influxql(
+            f'SELECT sum("last") FROM (SELECT last("{signal}") FROM "{kind}" WHERE {FILTER} '
+            'AND $timeFilter GROUP BY "equipment")',
+            table=True,
+        )
+        return stat(title, query, thresholds=[(None, GREEN), (bad_at, RED)])
+
+    def quality(self, kind: str) -> Panel:
+        query = influxql(
+            f'SELECT count(/_quality$/) FROM "{kind}" WHERE {FILTER} AND $timeFilter '
+            'GROUP BY time($__interval), "equipment" fill(none)',
+            alias="$tag_equipment $col",
+        )
+        return timeseries(
+            "数据质量 Readings not good (stale, comm fault, invalid)",
+            query,
+            width=24,
+            description="Count of stale, comm_fault and invalid markers per signal and interval; "
+            "empty when every reading was good.",
+        )
+
+    # ---- dashboards
+    def overview(self) -> Dashboard:
+        kinds = self.catalogue.kinds
+        panels: list[Panel] = [
+            row("概览 At a glance"),
+            self.count_of("fire_panel", "fire_alarm", "火警 Fire alarms"),
+            self.count_of("pump", "fault", "水泵故障 Pumps in fault"),
+            self.count_of("elevator", "fault", "电梯故障 Elevators in fault"),
+            self.count_of("water_tank", "low_level", "低液位 Tanks low"),
+            stat(
+                "告警 Firing alarms",
+                sql(
+                    "SELECT count(*) AS firing FROM alerts "
+                    "WHERE status = 'firing' AND subject ~ '^${machine:regex}$'"
+                ),
+                thresholds=[(None, GREEN), (1, RED)],
+                width=8,
+            ),
+            stat(
+                "未完工单 Open tickets",
+                sql(
+                    "SELECT count(*) AS open FROM tickets "
+                    f"WHERE status NOT IN ('closed', 'cancelled') AND {SQL_MACHINES}"
+                ),
+                thresholds=[(None, GREEN), (1, ORANGE)],
+                width=8,
+            ),
+            stat(
+                "超时工单 Overdue tickets",
+                sql(_OVERDUE_COUNT),
+                thresholds=[(None, GREEN), (1, RED)],
+                width=8,
+            ),
+            row("设备状态 Machine state"),
+            self.state_table(
+                "pump",
+                ["running", "auto_mode", "fault", "outlet_pressure_mpa", "frequency_hz"],
+                f"{kinds['pump'].name_zh} Pumps",
+            ),
+            self.state_table(
+                "elevator",
+                ["in_service", "fault", "floor", "inspection_mode", "alarm_button"],
+                f"{kinds['elevator'].name_zh} Elevators",
+                height=6,
+            ),
+            self.state_table(
+                "water_tank",
+                ["level_pct", "level_m", "high_level", "low_level"],
+                f"{kinds['water_tank'].name_zh} Water tanks and sumps",
+                height=6,
+            ),
+            self.state_table(
+                "fire_panel",
+                ["fire_alarm", "fault", "supervisory", "mains_fail", "battery_fail"],
+                f"{kinds['fire_panel'].name_zh} Fire panels",
+                height=5,
+            ),
+            row("告警与工单 Alarms and tickets"),
+            table(
+                "告警 Firing and pending alarms",
+                sql(
+                    "SELECT firing_since AS since, subject AS equipment, title, severity, status, "
+                    "ticket_class FROM alerts WHERE status IN ('firing', 'pending') "
+                    "AND subject ~ '^${machine:regex}$' ORDER BY firing_since DESC NULLS LAST"
+                ),
+                width=12,
+                overrides=[self.machine_column()],
+            ),
+            table(
+                "工单 Open tickets",
+                sql(
+                    "SELECT id, equipment, title, status, opened_at, respond_by, on_site_by "
+                    f"FROM tickets WHERE status NOT IN ('closed', 'cancelled') AND {SQL_MACHINES} "
+                    "ORDER BY opened_at DESC"
+                ),
+                width=12,
+                overrides=[self.machine_column()],
+            ),
+        ]
+        return Dashboard(
+            "plantroom-overview",
+            "设备房总览 Site overview",
+            "Every machine's state at a glance, firing alarms and open tickets.",
+            panels,
+            self.variables(None),
+        )
+
+    def pumps(self) -> Dashboard:
+        k = "pump"
+        return Dashboard(
+            "plantroom-pumps",
+            "水泵 Pumps",
+            "Pressure, current, frequency, run state, starts and faults of every pump.",
+            [
+                self.state_table(
+                    k,
+                    [
+                        "running",
+                        "auto_mode",
+                        "fault",
+                        "fault_code",
+                        "outlet_pressure_mpa",
+                        "current_a",
+                        "frequency_hz",
+                        "run_hours",
+                        "starts",
+                    ],
+                    "当前状态 Current state",
+                ),
+                self.trend(k, "outlet_pressure_mpa"),
+                self.trend(k, "current_a"),
+                self.trend(k, "frequency_hz"),
+                timeseries(
+                    "启动次数 Starts per interval",
+                    influxql(
+                        'SELECT non_negative_difference(last("starts")) FROM "pump" '
+                        f"WHERE {FILTER} AND $timeFilter "
+                        'GROUP BY time($__interval), "equipment" fill(none)'
+                    ),
+                    overrides=self.machine_overrides(),
+                    description="Short cycling shows as many starts in a short time.",
+                ),
+                self.timeline(k, "running"),
+                self.timeline(k, "fault"),
+                self.stats_table(
+                    k,
+                    [
+                        ("spread", "run_hours", "运行小时 Run hours"),
+                        ("spread", "starts", "启动次数 Starts"),
+                        ("min", "outlet_pressure_mpa", "最低压力 Min pressure"),
+                        ("mean", "outlet_pressure_mpa", "平均压力 Mean pressure"),
+                        ("max", "outlet_pressure_mpa", "最高压力 Max pressure"),
+                        ("max", "current_a", "最大电流 Max current"),
+                    ],
+                    "运行统计 Operation over the time range (日报: pick a day)",
+                ),
+                self.quality(k),
+            ],
+            self.variables(k),
+        )
+
+    def elevators(self) -> Dashboard:
+        k = "elevator"
+        return Dashboard(
+            "plantroom-elevators",
+            "电梯 Elevators",
+            "Service state, faults, floor, doors, alarm button and machine-room temperature.",
+            [
+                self.state_table(
+                    k,
+                    [
+                        "in_service",
+                        "fault",
+                        "fault_code",
+                        "floor",
+                        "direction",
+                        "moving",
+                        "door_open",
+                        "car_occupied",
+                        "alarm_button",
+                        "inspection_mode",
+                        "machine_room_temp_c",
+                    ],
+                    "当前状态 Current state",
+                ),
+                self.trend(k, "floor", step=True),
+                self.trend(k, "machine_room_temp_c"),
+                self.timeline(k, "in_service"),
+                self.timeline(k, "fault"),
+                self.timeline(k, "inspection_mode"),
+                self.timeline(k, "alarm_button"),
+                self.quality(k),
+            ],
+            self.variables(k),
+        )
+
+    def tanks(self) -> Dashboard:
+        k = "water_tank"
+        level = influxql(
+            f'SELECT last("level_pct") FROM "{k}" WHERE {FILTER} AND $timeFilter '
+            'GROUP BY "equipment"'
+        )
+        return Dashboard(
+            "plantroom-tanks",
+            "水箱与集水井 Water tanks and sumps",
+            "Levels, high/low level switches and inlet valves of tanks, fire pools and sumps.",
+            [
+                bargauge(self.label(k, "level_pct"), level, unit="percent", minimum=0, maximum=100),
+                self.state_table(
+                    k,
+                    ["level_m", "level_pct", "high_level", "low_level", "inlet_valve_open"],
+                    "当前状态 Current state",
+                    height=8,
+                ),
+                self.trend(k, "level_m", width=24),
+                self.timeline(k, "high_level", width=12),
+                self.timeline(k, "low_level", width=12),
+                self.timeline(k, "inlet_valve_open"),
+                self.stats_table(
+                    k,
+                    [
+                        ("min", "level_m", "最低液位 Min level"),
+                        ("mean", "level_m", "平均液位 Mean level"),
+                        ("max", "level_m", "最高液位 Max level"),
+                        ("min", "level_pct", "最低 Min %"),
+                        ("max", "level_pct", "最高 Max %"),
+                    ],
+                    "液位统计 Levels over the time range (日报: pick a day)",
+                ),
+                self.quality(k),
+            ],
+            self.variables(k),
+        )
+
+    def fire(self) -> Dashboard:
+        k = "fire_panel"
+        return Dashboard(
+            "plantroom-fire",
+            "消防报警主机 Fire alarm panels",
+            "Fire alarms, faults, supervisory signals, power supplies and isolated points.",
+            [
+                self.count_of(k, "fire_alarm", "火警 Panels in fire alarm"),
+                self.count_of(k, "fault", "故障 Panels in fault"),
+                self.count_of(k, "mains_fail", "主电故障 Mains failed"),
+                self.count_of(k, "battery_fail", "备电故障 Battery failed"),
+                self.state_table(
+                    k,
+                    [
+                        "fire_alarm",
+                        "fault",
+                        "supervisory",
+                        "alarm_zone",
+                        "isolated_points",
+                        "mains_fail",
+                        "battery_fail",
+                        "silenced",
+                    ],
+                    "当前状态 Current state",
+                    height=6,
+                ),
+                self.timeline(k, "fire_alarm"),
+                self.timeline(k, "fault", width=12),
+                self.timeline(k, "supervisory", width=12),
+                self.trend(k, "isolated_points", step=True),
+                self.trend(k, "alarm_zone", step=True),
+                self.quality(k),
+            ],
+            self.variables(k),
+        )
+
+    def tickets(self) -> Dashboard:
+        return Dashboard(
+            "plantroom-tickets",
+            "维修工单与时限 Tickets and SLA",
+            "Open and overdue tickets, response timeliness, repeat repairs and time to repair, "
+            "from the records database (PostgreSQL).",
+            [
+                stat(
+                    "未完工单 Open tickets",
+                    sql(
+                        "SELECT count(*) AS open FROM tickets "
+                        f"WHERE status NOT IN ('closed', 'cancelled') AND {SQL_MACHINES}"
+                    ),
+                    thresholds=[(None, GREEN), (1, ORANGE)],
+                    width=4,
+                ),
+                stat(
+                    "超时工单 Overdue now",
+                    sql(_OVERDUE_COUNT),
+                    thresholds=[(None, GREEN), (1, RED)],
+                    width=4,
+                ),
+                stat(
+                    "及时率 Response timeliness",
+                    sql(
+                        "SELECT 100.0 * count(*) FILTER (WHERE acknowledged_at <= respond_by) "
+                        "/ NULLIF(count(*) FILTER (WHERE respond_by IS NOT NULL "
+                        "AND (acknowledged_at IS NOT NULL OR respond_by < now())), 0) "
+                        "AS timeliness FROM tickets "
+                        f"WHERE $__timeFilter(opened_at) AND {SQL_MACHINES}"
+                    ),
+                    unit="percent",
+                    thresholds=[(None, RED), (98, GREEN)],
+                    width=4,
+                    description="Tickets acknowledged by their respond-by time, of those due "
+                    "(target ≥ 98 %).",
+                ),
+                stat(
+                    "返修率 Repeat repairs",
+                    sql(
+                        "SELECT 100.0 * count(*) FILTER (WHERE cycle > 1) / NULLIF(count(*), 0) "
+                        f"AS repeat_pct FROM tickets WHERE $__timeFilter(opened_at) "
+                        f"AND {SQL_MACHINES}"
+                    ),
+                    unit="percent",
+                    thresholds=[(None, GREEN), (5, RED)],
+                    width=4,
+                    description="Tickets reopened because the fault came back (target ≤ 5 %).",
+                ),
+                stat(
+                    "平均修复时间 MTTR",
+                    sql(
+                        "SELECT avg(extract(epoch FROM resolved_at - opened_at)) AS mttr "
+                        "FROM tickets WHERE resolved_at IS NOT NULL "
+                        f"AND $__timeFilter(opened_at) AND {SQL_MACHINES}"
+                    ),
+                    unit="s",
+                    width=4,
+                ),
+                stat(
+                    "已升级 Escalated",
+                    sql(
+                        "SELECT count(*) AS escalated FROM tickets WHERE escalation_level > 0 "
+                        f"AND status NOT IN ('closed', 'cancelled') AND {SQL_MACHINES}"
+                    ),
+                    thresholds=[(None, GREEN), (1, RED)],
+                    width=4,
+                ),
+                table(
+                    "未完工单 Open tickets and deadlines",
+                    sql(
+                        "SELECT id, equipment, title, ticket_class, status, opened_at, "
+                        "respond_by, acknowledged_at, on_site_by, on_site_at, resolve_by, "
+                        "escalation_level, "
+                        "CASE WHEN (acknowledged_at IS NULL AND respond_by < now()) "
+                        "OR (on_site_at IS NULL AND on_site_by < now()) "
+                        "OR (resolved_at IS NULL AND resolve_by < now()) "
+                        "THEN '超时 overdue' ELSE '' END AS sla "
+                        f"FROM tickets WHERE status NOT IN ('closed', 'cancelled') "
+                        f"AND {SQL_MACHINES} ORDER BY opened_at"
+                    ),
+                    overrides=[self.machine_column()],
+                ),
+                timeseries(
+                    "新开工单 Tickets opened per day",
+                    sql(
+                        "SELECT $__timeGroupAlias(opened_at, '1d'), ticket_class AS metric, "
+                        f"count(*) AS opened FROM tickets WHERE $__timeFilter(opened_at) "
+                        f"AND {SQL_MACHINES} GROUP BY 1, 2 ORDER BY 1",
+                        table=False,
+                    ),
+                    width=12,
+                ),
+                table(
+                    "工单分类 Tickets by class and status",
+                    sql(
+                        "SELECT ticket_class, status, count(*) AS tickets FROM tickets "
+                        f"WHERE $__timeFilter(opened_at) AND {SQL_MACHINES} "
+                        "GROUP BY 1, 2 ORDER BY 1, 2"
+                    ),
+                    width=12,
+                ),
+                table(
+                    "工单记录 Ticket events (who and when)",
+                    sql(
+                        "SELECT e.ts, t.id AS ticket, t.equipment, e.type, e.from_status, "
+                        "e.to_status, e.actor, e.message FROM ticket_events e "
+                        "JOIN tickets t ON t.id = e.ticket_id "
+                        f"WHERE $__timeFilter(e.ts) AND t.{SQL_MACHINES} ORDER BY e.ts DESC "
+                        "LIMIT 200"
+                    ),
+                    height=10,
+                    overrides=[self.machine_column()],
+                ),
+            ],
+            self.variables(None),
+            time_from="now-30d",
+            refresh="1m",
+        )
+
+    def all(self) -> list[Dashboard]:
+        return [
+            self.overview(),
+            self.pumps(),
+            self.elevators(),
+            self.tanks(),
+            self.fire(),
+            self.tickets(),
+        ]
+
+
+_OVERDUE_COUNT = (
+    "SELECT count(*) AS overdue FROM tickets WHERE status NOT IN ('closed', 'cancelled') "
+    "AND ((acknowledged_at IS NULL AND respond_by < now()) "
+    "OR (on_site_at IS NULL AND on_site_by < now()) "
+    f"OR (resolved_at IS NULL AND resolve_by < now())) AND {SQL_MACHINES}"
+)
+
+
+def render_all(site: Site) -> dict[str, str]:
+    """File name -> JSON text of every dashboard."""
+    return {f"{d.uid}.json": d.render() for d in Builder(site).all()}
+
+
+def all_queries(site: Site) -> list[tuple[str, str, Query]]:
+    """(dashboard uid, panel title, query) for every panel query, for the tests."""
+    return [(d.uid, p.title, q) for d in Builder(site).all() for p in d.panels for q in p.queries]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashboards.build", description=__doc__)
+    parser.add_argument("--site", type=Path, default=DEFAULT_SITE)
+    parser.add_argument("--out", type=Path, default=GENERATED)
+    parser.add_argument("--check", action="store_true", help="fail if the files are stale")
+    args = parser.parse_args(argv)
+    rendered = render_all(load_site(args.site))
+    stale = [
+        name
+        for name, text in rendered.items()
+        if not (args.out / name).exists() or (args.out / name).read_text(encoding="utf-8") != text
+    ]
+    extra = sorted({p.name for p in args.out.glob("*.json")} - set(rendered))
+    if args.check:
+        for name in stale + extra:
+            print(f"{args.out / name} is out of date: run python -m dashboards.build")
+        return 1 if stale or extra else 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in stale:
+        (args.out / name).write_text(rendered[name], encoding="utf-8")
+        print(f"wrote {args.out / name}")
+    for name in extra:
+        (args.out / name).unlink()
+        print(f"removed {args.out / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
