@@ -22,7 +22,7 @@ from storage import site_tags
 from storage.influx_ts import line_protocol
 from tests.servers.influxdb import InfluxDB1
 from tests.servers.ports import free_port, wait_listening
-from tests.test_processes import env_for, plantroom
+from tests.test_processes import create_key, env_for, plantroom
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,10 +44,12 @@ def test_api_serves_latest_values_from_influxdb(influxdb1: InfluxDB1, tmp_path: 
     )
     port = free_port()
     env = env_for(tmp_path, "mqtt://127.0.0.1:1", PLANTROOM_TSDB_URL=influxdb1.url("api"))
+    key = create_key(env)
     with plantroom(["api", "--host", "127.0.0.1", "--port", str(port)], env) as api:
         wait_listening(port, timeout=30)
         url = f"http://127.0.0.1:{port}/api/v1/equipment/pump-domestic-1"
-        with urllib.request.urlopen(url, timeout=10) as response:
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
             body = json.loads(response.read())
         signals = body["signals"]
         assert signals["outlet_pressure_mpa"]["value"] == 0.42

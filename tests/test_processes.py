@@ -33,6 +33,19 @@ def env_for(tmp_path: Path, mqtt_url: str, **extra: str) -> dict[str, str]:
     }
 
 
+def create_key(env: dict[str, str], role: str = "viewer") -> str:
+    """Make an API key with ``plantroom keys create``, as an administrator would."""
+    made = subprocess.run(
+        [sys.executable, "-m", "plantroom.cli", "keys", "create", "--role", role],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return next(line for line in made.stdout.splitlines() if line.startswith("pr_"))
+
+
 @contextmanager
 def plantroom(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
@@ -54,16 +67,7 @@ def plantroom(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen
 def test_collector_and_api_processes_share_the_store(mosquitto: Mosquitto, tmp_path: Path) -> None:
     env = env_for(tmp_path, mosquitto.url, PLANTROOM_MQTT_SHARE_GROUP="plantroom")
     port = free_port()
-    # the API process serves reads to viewer keys only
-    made = subprocess.run(
-        [sys.executable, "-m", "plantroom.cli", "keys", "create", "--role", "viewer"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    key = next(line for line in made.stdout.splitlines() if line.startswith("pr_"))
+    key = create_key(env)  # the API process serves reads to viewer keys only
     with plantroom(["collect"], env) as collector, plantroom(["api", "--port", str(port)], env):
         wait_listening(port)
         ts = int(datetime.now(UTC).timestamp() * 1000)
