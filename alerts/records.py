@@ -28,6 +28,7 @@ from storage.tickets import (
     aware,
     enqueue,
     incidents,
+    insert_ticket,
     live_ticket,
     tickets,
     update_ticket,
@@ -258,28 +259,18 @@ def open_or_reopen(
     # the lift stopped, not when the 30 s confirmation ended)
     start = s.pending_since or now
     due = due_times(start, config.deadlines_for(rule.ticket))
-    ticket_id = conn.execute(
-        tickets.insert().values(
-            fingerprint=s.fingerprint,
-            rule_id=s.rule_id,
-            equipment=s.subject,
-            ticket_class=rule.ticket.value,
-            title=rule.name,
-            severity=rule.severity.value,
-            status=TicketStatus.OPEN.value,
-            fault_active=True,
-            opened_at=now,
-            cycle=1,
-            cycle_start=start,
-            respond_by=due.respond_by,
-            on_site_by=due.on_site_by,
-            resolve_by=due.resolve_by,
-            escalation_level=0,
-            version=1,
-        )
-    ).inserted_primary_key
-    assert ticket_id is not None
-    ticket = conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id[0])).mappings().one()
+    ticket = insert_ticket(
+        conn,
+        fingerprint=s.fingerprint,
+        rule_id=s.rule_id,
+        equipment=s.subject,
+        ticket_class=rule.ticket.value,
+        title=rule.name,
+        severity=rule.severity.value,
+        now=now,
+        cycle_start=start,
+        due=due,
+    )
     notice = add_event(
         conn,
         ticket,

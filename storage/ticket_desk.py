@@ -12,9 +12,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from core.tickets import Due, TicketStatus
+from core.tickets import Due
 from storage import logbook
-from storage.tickets import Notice, add_event, alerts, tickets
+from storage.tickets import Notice, add_event, alerts, insert_ticket
 
 MANUAL_RULE = "manual"
 
@@ -31,29 +31,19 @@ def open_manual_ticket(
     description: str | None = None,
 ) -> tuple[RowMapping, Notice]:
     """A ticket reported by a person (phone, front desk), open from ``now``."""
-    ticket_id = conn.execute(
-        tickets.insert().values(
-            # its own identity: a manual report never merges with an alert's ticket
-            fingerprint=f"{MANUAL_RULE}:{uuid.uuid4().hex}",
-            rule_id=MANUAL_RULE,
-            equipment=equipment,
-            ticket_class=ticket_class,
-            title=title,
-            severity=severity,
-            status=TicketStatus.OPEN.value,
-            fault_active=True,
-            opened_at=now,
-            cycle=1,
-            cycle_start=now,
-            respond_by=due.respond_by,
-            on_site_by=due.on_site_by,
-            resolve_by=due.resolve_by,
-            escalation_level=0,
-            version=1,
-        )
-    ).inserted_primary_key
-    assert ticket_id is not None
-    row = conn.execute(sa.select(tickets).where(tickets.c.id == ticket_id[0])).mappings().one()
+    row = insert_ticket(
+        conn,
+        # its own identity: a manual report never merges with an alert's ticket
+        fingerprint=f"{MANUAL_RULE}:{uuid.uuid4().hex}",
+        rule_id=MANUAL_RULE,
+        equipment=equipment,
+        ticket_class=ticket_class,
+        title=title,
+        severity=severity,
+        now=now,
+        cycle_start=now,
+        due=due,
+    )
     data = {"source": "manual", **({"description": description} if description else {})}
     notice = add_event(conn, row, "opened", now, f"{title}（人工登记）", actor=actor, data=data)
     assert notice is not None

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from core.tickets import ACTIONS, FINAL, TicketStatus
+from core.tickets import ACTIONS, FINAL, Due, TicketStatus
 from storage import logbook
 from storage.records import metadata
 
@@ -161,6 +161,44 @@ def ticket_view(row: RowMapping) -> dict[str, Any]:
     for key, value in row.items():
         out[key] = _iso(aware(value)) if isinstance(value, datetime) else value
     return out
+
+
+def insert_ticket(
+    conn: Connection,
+    *,
+    fingerprint: str,
+    rule_id: str,
+    equipment: str,
+    ticket_class: str,
+    title: str,
+    severity: str,
+    now: datetime,
+    cycle_start: datetime,
+    due: Due,
+) -> RowMapping:
+    """Insert a new open ticket (first cycle) and return its row; the caller adds the event."""
+    inserted = conn.execute(
+        tickets.insert().values(
+            fingerprint=fingerprint,
+            rule_id=rule_id,
+            equipment=equipment,
+            ticket_class=ticket_class,
+            title=title,
+            severity=severity,
+            status=TicketStatus.OPEN.value,
+            fault_active=True,
+            opened_at=now,
+            cycle=1,
+            cycle_start=cycle_start,
+            respond_by=due.respond_by,
+            on_site_by=due.on_site_by,
+            resolve_by=due.resolve_by,
+            escalation_level=0,
+            version=1,
+        )
+    ).inserted_primary_key
+    assert inserted is not None
+    return conn.execute(sa.select(tickets).where(tickets.c.id == inserted[0])).mappings().one()
 
 
 def add_event(
