@@ -5,7 +5,10 @@ once they are durable, which is how the MQTT collector acknowledges a message on
 readings are stored. When the store fails and a ``DiskBuffer`` is given, readings go to the
 buffer (durable, so they are acknowledged) and are replayed in order when the store is back.
 When the buffer is full, or there is none, nothing is acknowledged: MQTT messages stay at the
-broker, and the batch waits in memory (bounded; overflow drops the oldest, counted and logged).
+broker, and the batch waits in memory. Memory is bounded by backpressure, never by dropping:
+a thread that submits acknowledgeable readings (the MQTT client's) waits while more than
+``max_pending`` readings are queued, so the broker holds the rest; the event loop's own
+submitters (Modbus polls, stale marks) are never made to wait, and their backlog is logged.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from core.logs import FailureTracker, event
+from core.logs import FailureTracker
 from core.metrics import METRICS, Metrics
 from core.readings import Reading
 from storage.buffer import BufferFull, DiskBuffer
@@ -59,6 +62,9 @@ class ReadingSink:
         self._replay_backoff = 0.5
         self._next_replay = 0.0
         self._lock = threading.Lock()
+        self._space = threading.Condition(self._lock)
+        self._loop_thread: int | None = None
+        self._closing = False
         self._pending = _Pending([], [], [])
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -70,18 +76,21 @@ class ReadingSink:
         self._listeners.append(listener)
 
     def submit(self, readings: Sequence[Reading], on_stored: OnStored | None = None) -> None:
-        """Queue readings for storage. Safe to call from any thread."""
-        with self._lock:
+        """Queue readings for storage. Safe to call from any thread; see the module docstring
+        for when it waits."""
+        with self._space:
+            if on_stored is not None and self._loop_thread not in (None, threading.get_ident()):
+                while len(self._pending.readings) >= self.max_pending and not self._closing:
+                    self._space.wait(timeout=1.0)
             was_empty = not (self._pending.readings or self._pending.callbacks)
             self._pending.readings.extend(readings)
             if on_stored is not None:
                 self._pending.callbacks.append(on_stored)
-            overflow = len(self._pending.readings) - self.max_pending
-            if overflow > 0:
-                del self._pending.readings[:overflow]
-        if overflow > 0:
-            self.metrics.inc("plantroom_readings_dropped_total", overflow, reason="sink_full")
-            event(log, "dropped oldest readings", logging.ERROR, count=overflow, reason="sink full")
+            backlog = len(self._pending.readings)
+        if backlog > self.max_pending:
+            self._failures.failed(
+                "sink-backlog", f"{backlog} readings waiting for the store", limit=self.max_pending
+            )
         if was_empty:
             self._signal()
 
@@ -99,9 +108,12 @@ class ReadingSink:
             loop.call_soon_threadsafe(self._wake.set)
 
     def _take(self) -> _Pending:
-        with self._lock:
+        with self._space:
             taken = self._pending
             self._pending = _Pending([], [], [])
+            self._space.notify_all()
+        if len(taken.readings) <= self.max_pending:
+            self._failures.recovered("sink-backlog")
         return taken
 
     def _put_back(self, batch: _Pending) -> None:
@@ -113,6 +125,15 @@ class ReadingSink:
     async def run(self, stop: asyncio.Event) -> None:
         """Write batches until ``stop`` is set, then flush what is left."""
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        try:
+            await self._run(stop)
+        finally:
+            with self._space:  # release any submitter still waiting for room
+                self._closing = True
+                self._space.notify_all()
+
+    async def _run(self, stop: asyncio.Event) -> None:
         backoff = 0.2
         while True:
             if not self._has_pending():

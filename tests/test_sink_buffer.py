@@ -97,3 +97,23 @@ def test_buffer_is_durable_across_restarts(tmp_path: Path) -> None:
     reopened.drop(last_id)
     assert reopened.depth == 0
     reopened.close()
+
+
+async def test_a_full_sink_holds_back_the_broker_thread_and_drops_nothing(tmp_path: Path) -> None:
+    store = SqliteTimeSeriesStore(tmp_path / "ts.db")
+    sink = ReadingSink(store, metrics=Metrics(), max_pending=10, linger=0.05)
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(sink.run(stop))
+    await wait_until(lambda: sink._loop_thread is not None, what="sink running")
+    acked: list[int] = []
+
+    def broker_thread() -> None:  # as paho's network thread submits, with acknowledgements
+        for seq in range(500):
+            sink.submit([level(seq)], lambda seq=seq: acked.append(seq))  # type: ignore[misc]
+
+    await asyncio.to_thread(broker_thread)
+    await wait_until(lambda: len(acked) == 500, what="all acknowledged")
+    stop.set()
+    await task
+    assert stored(store) == [float(s) for s in range(500)]
+    store.close()
