@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 import time
 from collections import Counter
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from collectors.sink import ReadingSink
 from core.metrics import Metrics
@@ -60,7 +62,10 @@ def producer(sink: ReadingSink, base: datetime, progress: list[int]) -> None:
         time.sleep(max(0.0, next_at - time.monotonic()))
 
 
-def test_victoria_stopped_for_30_seconds_under_load(tmp_path: Path) -> None:
+def test_victoria_stopped_for_30_seconds_under_load(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="plantroom.sink")
     server = start_victoria(tmp_path / "victoria")
     site = load_site(ROOT / "examples" / "site.yaml")
     config = InfluxConfig.parse(f"influxdb://127.0.0.1:{server.port}?bucket=plantroom")
@@ -103,3 +108,9 @@ def test_victoria_stopped_for_30_seconds_under_load(tmp_path: Path) -> None:
     print(f"victoria outage: stored={len(counts)} lost={lost} duplicated={duplicated}")
     assert (lost, duplicated) == (0, 0)
     assert buffer.depth == 0
+    store_events = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "plantroom.sink" and getattr(r, "fields", {}).get("what") == "timeseries-store"
+    ]
+    assert store_events == ["failed", "recovered"]  # logged once, recovered once
