@@ -43,6 +43,11 @@ class Postgres:
         data = self.workdir / "data"
         if os.geteuid() == 0:
             shutil.chown(self.workdir, "postgres", "postgres")
+        if not (data / "PG_VERSION").exists():  # a restart keeps the cluster
+            self._initdb(data)
+        self._launch(data)
+
+    def _initdb(self, data: Path) -> None:
         subprocess.run(
             _as_postgres(
                 [
@@ -64,6 +69,8 @@ class Postgres:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+
+    def _launch(self, data: Path) -> None:
         log = open(self.workdir / "postgres.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
             _as_postgres(
@@ -105,6 +112,28 @@ class Postgres:
             engine.dispose()
         self.databases.append(name)
         return self.url(name)
+
+    def stop_fast(self) -> None:
+        """Stop the server (``pg_ctl stop -m fast``: clients are cut off) but keep its data;
+        ``start()`` brings it back on the same port."""
+        if self.process is not None:
+            subprocess.run(
+                _as_postgres(
+                    [
+                        str(BIN / "pg_ctl"),
+                        "stop",
+                        "-D",
+                        str(self.workdir / "data"),
+                        "-m",
+                        "fast",
+                        "-w",
+                    ]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            self.process.wait(20)
+            self.process = None
 
     def stop(self) -> None:
         if self.process is not None:
