@@ -134,6 +134,7 @@ class ReadingSink:
                 self._space.notify_all()
 
     async def _run(self, stop: asyncio.Event) -> None:
+        self._export_buffer_gauges()
         backoff = 0.2
         while True:
             if not self._has_pending():

@@ -131,8 +131,8 @@ def _run_service(args: argparse.Namespace) -> int:
     from plantroom.settings import Settings
     from storage import StoreError
 
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()
         if args.command == "collect":
             asyncio.run(collect(settings))
         else:

@@ -29,6 +29,7 @@ from core.events import EventBus
 from core.logs import event
 from core.site import Site, load_site
 from plantroom.broker import EmbeddedBroker, free_port
+from plantroom.metrics_server import serve_metrics
 from plantroom.settings import Settings
 from simulators.chaos import chaos_scenario
 from simulators.runner import Simulation
@@ -133,6 +134,9 @@ async def collect(settings: Settings) -> None:
     tasks: list[Task] = [sink.run, collector.run]
     if any(eq.source.modbus is not None for eq in site.equipment):
         tasks.append(ModbusCollector(site, sink, only=modbus_share(site, shard)).run)
+    if settings.metrics_port is not None:
+        host, port = settings.metrics_host, settings.metrics_port
+        tasks.append(lambda stop: serve_metrics(stop, host, port))
     try:
         await run_tasks(tasks, asyncio.Event(), None)
     finally:

@@ -19,6 +19,9 @@ class Settings:
     # Modbus scale-out: this process's shard ("2/3", 1-based) and name (for `collector:` pins)
     collector_shard: str = ""
     collector_name: str | None = None
+    # `plantroom collect` serves Prometheus metrics here when set
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, data_dir: Path = Path("data")) -> Settings:
@@ -34,4 +37,14 @@ class Settings:
             buffer_path=Path(env.get("PLANTROOM_BUFFER_PATH", str(data_dir / "buffer.db"))),
             collector_shard=env.get("PLANTROOM_COLLECTOR_SHARD", ""),
             collector_name=env.get("PLANTROOM_COLLECTOR_NAME") or None,
+            metrics_port=_port(env.get("PLANTROOM_METRICS_PORT", "")),
+            metrics_host=env.get("PLANTROOM_METRICS_HOST", "127.0.0.1"),
         )
+
+
+def _port(raw: str) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ValueError(f"PLANTROOM_METRICS_PORT must be a port number, got {raw!r}")
+    return int(raw)

@@ -105,8 +105,20 @@ def test_collector_and_api_processes_share_the_store(mosquitto: Mosquitto, tmp_p
         assert collector.poll() is None
 
 
+def test_collector_process_serves_its_metrics(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    port = free_port()
+    env = env_for(tmp_path, mosquitto.url, PLANTROOM_METRICS_PORT=str(port))
+    with plantroom(["collect"], env):
+        wait_listening(port, timeout=30)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    assert "plantroom_buffer_depth 0" in text
+    assert "plantroom_buffer_oldest_age_seconds 0" in text
+
+
 def test_bad_configuration_is_a_clear_error(tmp_path: Path) -> None:
     cases = [
+        (env_for(tmp_path, "mqtt://127.0.0.1:1", PLANTROOM_METRICS_PORT="http"), "METRICS_PORT"),
         (env_for(tmp_path, "embedded"), "only works inside `plantroom demo`"),
         (env_for(tmp_path, "amqp://x"), "must start with mqtt://"),
         (env_for(tmp_path, "mqtt://127.0.0.1:1", PLANTROOM_TSDB_URL="redis://x"), "not supported"),
