@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,18 +19,9 @@ from core.readings import Reading
 from core.site import load_site
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
 from storage.tickets import alerts, ticket_events, tickets, transition
+from tests.alerts.engine_process import select_rows, start_engine, wait_for
 from tests.alerts.rig import HEALTHY, SITE_FILE
 from tests.servers.postgres import Postgres
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Plant:
@@ -68,21 +57,13 @@ class Plant:
             "PLANTROOM_DB_URL": self.db_url,
             "PLANTROOM_TSDB_URL": f"sqlite:///{self.ts_path}",
         }
-        log = open(self.tmp / f"engine-{len(self.processes)}.log", "wb")  # noqa: SIM115
-        process = subprocess.Popen(
-            [sys.executable, "-m", "plantroom.cli", "alerts", "--interval", "0.1"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_engine(env, self.tmp / f"engine-{len(self.processes)}.log")
         self.processes.append(process)
         wait_for("the engine to store its first alert states", lambda: self.rows(alerts))
         return process
 
     def rows(self, table: sa.Table, *where: Any) -> list[dict[str, Any]]:
-        with self.records.engine.connect() as conn:
-            query = sa.select(table).where(*where).order_by(*table.primary_key.columns)
-            return [dict(r) for r in conn.execute(query).mappings()]
+        return select_rows(self.records, table, *where)
 
     def alert(self, rule_id: str, subject: str) -> dict[str, Any]:
         [row] = self.rows(alerts, alerts.c.rule_id == rule_id, alerts.c.subject == subject)

@@ -10,11 +10,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,18 +24,8 @@ from core.readings import Reading
 from core.site import load_site
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
 from storage.tickets import alerts, ticket_events, tickets
+from tests.alerts.engine_process import select_rows, start_engine, wait_for
 from tests.alerts.rig import HEALTHY
-from tests.reliability.harness import ROOT
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass
@@ -125,22 +112,13 @@ class PumpPlant:
         self.write()
 
     def start_engine(self) -> subprocess.Popen[bytes]:
-        log = open(self.tmp / f"engine-{len(self.engines)}.log", "wb")  # noqa: SIM115
-        process = subprocess.Popen(
-            [sys.executable, "-m", "plantroom.cli", "alerts", "--interval", "0.1"],
-            env=self.env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_engine(self.env, self.tmp / f"engine-{len(self.engines)}.log")
         self.engines.append(process)
         wait_for("the engine to store its first alert states", lambda: self.rows(alerts))
         return process
 
     def rows(self, table: sa.Table, *where: Any) -> list[dict[str, Any]]:
-        with self.records.engine.connect() as conn:
-            query = sa.select(table).where(*where).order_by(*table.primary_key.columns)
-            return [dict(r) for r in conn.execute(query).mappings()]
+        return select_rows(self.records, table, *where)
 
     def count_tickets(self, episodes: dict[str, int]) -> TicketCount:
         """Compare tickets (and their ``opened`` events) with the episodes per pump."""
