@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -43,3 +44,15 @@ def select_rows(records: RecordsDB, table: sa.Table, *where: Any) -> list[dict[s
     with records.engine.connect() as conn:
         query = sa.select(table).where(*where).order_by(*table.primary_key.columns)
         return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each process still running; SIGKILL what has not stopped after 10 s."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -19,7 +19,7 @@ from core.readings import Reading
 from core.site import load_site
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
 from storage.tickets import alerts, ticket_events, tickets, transition
-from tests.alerts.engine_process import select_rows, start_engine, wait_for
+from tests.alerts.engine_process import select_rows, start_engine, stop_processes, wait_for
 from tests.alerts.rig import HEALTHY, SITE_FILE
 from tests.servers.postgres import Postgres
 
@@ -70,14 +70,7 @@ class Plant:
         return row
 
     def close(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        stop_processes(self.processes)
         self.store.close()
         self.records.close()
 

@@ -24,7 +24,7 @@ from core.readings import Reading
 from core.site import load_site
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
 from storage.tickets import alerts, ticket_events, tickets
-from tests.alerts.engine_process import select_rows, start_engine, wait_for
+from tests.alerts.engine_process import select_rows, start_engine, stop_processes, wait_for
 from tests.alerts.rig import HEALTHY
 
 
@@ -133,14 +133,7 @@ class PumpPlant:
     def close(self) -> None:
         self._stop.set()
         self._writer.join(5)
-        for process in self.engines:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        stop_processes(self.engines)
         self.store.close()
         self.records.close()
 

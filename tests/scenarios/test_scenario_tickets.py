@@ -4,7 +4,7 @@ engine stepping on the simulated clock after every tick: each fault becomes the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,23 +20,8 @@ from simulators.runner import Simulation
 from simulators.scenario import library, load_scenario
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
 from storage.tickets import incidents, outbox, tickets
-from tests.scenarios.harness import ScenarioRun, failures, run_scenario, site_on_free_ports
-from tests.servers.mosquitto import Mosquitto, start_mosquitto
-
-EXAMPLE_SITE = Path(__file__).resolve().parent.parent.parent / "examples" / "site.yaml"
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    server = start_mosquitto(tmp_path_factory.mktemp("mosquitto"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mqtt_site() -> Site:
-    # the example site, its Modbus gateways on free ports (each test starts them anew)
-    return site_on_free_ports(EXAMPLE_SITE)
+from tests.scenarios.harness import ScenarioRun, failures, run_scenario
+from tests.servers.mosquitto import Mosquitto
 
 
 class Engine:
@@ -96,9 +81,9 @@ def aware(row: dict[str, Any], key: str) -> Any:
 
 
 async def test_elevator_entrapment_opens_one_entrapment_ticket(
-    broker: Mosquitto, mqtt_site: Site, tmp_path: Path
+    broker: Mosquitto, example_site: Site, tmp_path: Path
 ) -> None:
-    run, engine = await run_with_engine("elevator_entrapment", mqtt_site, broker, tmp_path)
+    run, engine = await run_with_engine("elevator_entrapment", example_site, broker, tmp_path)
     lift = faulted(run)
     trapped = [t for t in engine.rows(tickets) if t["ticket_class"] == "entrapment"]
     assert len(trapped) == 1 and trapped[0]["equipment"] == lift
@@ -113,7 +98,7 @@ async def test_elevator_entrapment_opens_one_entrapment_ticket(
 
 
 async def test_pump_trip_in_inspection_mode_pages_nobody(
-    broker: Mosquitto, mqtt_site: Site, tmp_path: Path
+    broker: Mosquitto, example_site: Site, tmp_path: Path
 ) -> None:
     pump = "pump-domestic-1"
 
@@ -125,13 +110,13 @@ async def test_pump_trip_in_inspection_mode_pages_nobody(
 
     engine_ref: list[Engine] = []
     scenario = load_scenario(library()["pump_trip"])
-    store = SqliteTimeSeriesStore(tmp_path / "ts.db", site_tags(mqtt_site))
+    store = SqliteTimeSeriesStore(tmp_path / "ts.db", site_tags(example_site))
     engine = Engine(RecordsDB(f"sqlite:///{tmp_path / 'records.db'}"), inspection)
     engine.store = store
     engine_ref.append(engine)
     try:
         run = await run_scenario(
-            scenario, mqtt_site, MqttEndpoint.parse(broker.url), store, on_tick=engine.on_tick
+            scenario, example_site, MqttEndpoint.parse(broker.url), store, on_tick=engine.on_tick
         )
         assert failures(run) == []
     finally:
@@ -146,9 +131,9 @@ async def test_pump_trip_in_inspection_mode_pages_nobody(
 
 
 async def test_flapping_level_switch_opens_at_most_one_ticket(
-    broker: Mosquitto, mqtt_site: Site, tmp_path: Path
+    broker: Mosquitto, example_site: Site, tmp_path: Path
 ) -> None:
-    run, engine = await run_with_engine("flapping_level_switch", mqtt_site, broker, tmp_path)
+    run, engine = await run_with_engine("flapping_level_switch", example_site, broker, tmp_path)
     tank = faulted(run)
     assert len([t for t in engine.rows(tickets) if t["equipment"] == tank]) <= 1
     assert engine.service is not None
@@ -157,9 +142,9 @@ async def test_flapping_level_switch_opens_at_most_one_ticket(
 
 
 async def test_fire_alarm_is_an_incident_not_a_ticket(
-    broker: Mosquitto, mqtt_site: Site, tmp_path: Path
+    broker: Mosquitto, example_site: Site, tmp_path: Path
 ) -> None:
-    run, engine = await run_with_engine("fire_alarm", mqtt_site, broker, tmp_path)
+    run, engine = await run_with_engine("fire_alarm", example_site, broker, tmp_path)
     [incident] = engine.rows(incidents)
     assert incident["equipment"] == faulted(run) and incident["ended_at"] is not None
     assert [t for t in engine.rows(tickets) if t["equipment"] == faulted(run)] == []
@@ -167,10 +152,10 @@ async def test_fire_alarm_is_an_incident_not_a_ticket(
 
 
 async def test_gateway_down_opens_one_comms_ticket_for_the_gateway(
-    broker: Mosquitto, mqtt_site: Site, tmp_path: Path
+    broker: Mosquitto, example_site: Site, tmp_path: Path
 ) -> None:
-    run, engine = await run_with_engine("gateway_down", mqtt_site, broker, tmp_path)
-    sump = mqtt_site.machine(faulted(run))
+    run, engine = await run_with_engine("gateway_down", example_site, broker, tmp_path)
+    sump = example_site.machine(faulted(run))
     assert sump.source.modbus is not None
     gateway = f"gateway:{sump.source.modbus.host}:{sump.source.modbus.port}"
     comms = [t for t in engine.rows(tickets) if t["ticket_class"] == "comms"]
@@ -207,14 +192,14 @@ def test_every_library_scenario_has_its_expected_tickets() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_TICKETS))
 async def test_scenario_tickets(
-    name: str, broker: Mosquitto, mqtt_site: Site, tmp_path: Path
+    name: str, broker: Mosquitto, example_site: Site, tmp_path: Path
 ) -> None:
-    run, engine = await run_with_engine(name, mqtt_site, broker, tmp_path)
+    run, engine = await run_with_engine(name, example_site, broker, tmp_path)
     opened = engine.rows(tickets)
     assert [t["rule_id"] for t in opened] == EXPECTED_TICKETS[name], [
         (t["equipment"], t["rule_id"]) for t in opened
     ]
-    faulted_machine = mqtt_site.machine(faulted(run))
+    faulted_machine = example_site.machine(faulted(run))
     subjects = {faulted_machine.id}
     if faulted_machine.source.modbus is not None:
         modbus = faulted_machine.source.modbus

@@ -4,7 +4,6 @@ readings show each fault and recovery at its scripted simulated time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,22 +12,8 @@ from core.endpoints import MqttEndpoint
 from core.site import Site
 from simulators.scenario import Expectation, library, load_scenario
 from storage import SqliteTimeSeriesStore, site_tags
-from tests.scenarios.harness import failures, run_scenario, site_on_free_ports
-from tests.servers.mosquitto import Mosquitto, start_mosquitto
-
-EXAMPLE_SITE = Path(__file__).resolve().parent.parent.parent / "examples" / "site.yaml"
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    server = start_mosquitto(tmp_path_factory.mktemp("mosquitto"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def example_site() -> Site:
-    return site_on_free_ports(EXAMPLE_SITE)
+from tests.scenarios.harness import failures, run_scenario
+from tests.servers.mosquitto import Mosquitto
 
 
 @pytest.mark.parametrize("name", sorted(library()))
