@@ -11,7 +11,6 @@ import logging
 import os
 import signal
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
@@ -39,19 +38,6 @@ from storage.buffer import DiskBuffer
 log = logging.getLogger("plantroom")
 
 Task = Callable[[asyncio.Event], Awaitable[None]]
-
-
-@dataclass
-class Components:
-    """What a process runs; each entry of ``tasks`` runs until the shared stop event."""
-
-    site: Site
-    store: TimeSeriesStore
-    records: RecordsDB
-    sink: ReadingSink
-    endpoint: MqttEndpoint
-    tasks: list[Task] = field(default_factory=list)
-    closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
 
 
 def open_stores(settings: Settings, site: Site) -> tuple[TimeSeriesStore, RecordsDB]:
@@ -268,7 +254,6 @@ async def run_alerts(settings: Settings, interval: float, duration: float | None
 
 
 __all__ = [
-    "Components",
     "api_task",
     "collect",
     "demo",

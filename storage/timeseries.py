@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from core.readings import Quality, Reading
+from core.readings import Reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,4 +55,4 @@ class TimeSeriesStore(Protocol):
     def close(self) -> None: ...
 
 
-__all__ = ["Bucket", "Quality", "SeriesTags", "StoreError", "TimeSeriesStore"]
+__all__ = ["Bucket", "SeriesTags", "StoreError", "TimeSeriesStore"]
