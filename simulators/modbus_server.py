@@ -7,8 +7,9 @@ as it is read. Every table's block spans the map's lowest to highest address, so
 skip over unused registers (as the collector's coalesced reads do) get zeros there.
 
 For tests and the benchmark the gateway can misbehave: stop answering (``set_answering``),
-answer selected addresses with an exception response (``fail_addresses``) and close the
-connection when a unit is read (``drop_connections``).
+answer selected addresses with an exception response (``fail_addresses``), close the
+connection when a unit is read (``drop_connections``), answer late (``set_delay``) and let
+its open connections go dead without closing them (``stall_connections``).
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ class ModbusDeviceServer:
         self._answering.set()
         self._dropping: set[int] = set()
         self._silent_units: set[int] = set()
+        self._delay = 0.0
         self._server: ModbusTcpServer | None = None
         self.requests = 0
 
@@ -170,6 +172,20 @@ class ModbusDeviceServer:
         else:
             self._silent_units.add(unit_id)
 
+    def set_delay(self, seconds: float) -> None:
+        """Answer every request ``seconds`` late, with the values at the time it arrived (a
+        congested RS-485 line, a slow device)."""
+        self._delay = seconds
+
+    def stall_connections(self) -> None:
+        """The connections open now go dead without a word (the gateway rebooted and forgot
+        them; no FIN, no RST): requests on them are never read. New connections are served."""
+        if self._server is not None:
+            for connection in self._server.active_connections.values():
+                transport: Any = connection.transport
+                if transport is not None:
+                    transport.pause_reading()
+
     def fail_addresses(self, unit_id: int, table: Table, addresses: Iterable[int]) -> None:
         """Answer reads touching these addresses with exception 2 (illegal data address)."""
         self.units[unit_id].failing[table] = set(addresses)
@@ -196,6 +212,23 @@ class ModbusDeviceServer:
         set_values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
         """Called by pymodbus for every request: refresh the block from our image."""
+        answer = await self._answer(
+            unit_id, function_code, start_address, address, count, registers, set_values
+        )
+        if self._delay:
+            await asyncio.sleep(self._delay)
+        return answer
+
+    async def _answer(
+        self,
+        unit_id: int,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
         self.requests += 1
         if unit_id in self._silent_units:
             if self.framing == "tcp":

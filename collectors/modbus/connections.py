@@ -74,30 +74,42 @@ DEFAULT_BACKOFF = Backoff()
 Monotonic = Callable[[], float]
 
 
+# function code of a read, per table: an answer with another code belongs to another request
+READ_FUNCTION = {Table.COIL: 1, Table.DISCRETE_INPUT: 2, Table.HOLDING: 3, Table.INPUT: 4}
+
+
 class Gateway:
-    """A pymodbus client for one gateway; created unconnected, connects on first use."""
+    """A pymodbus client for one gateway; created unconnected, connects on first use.
+
+    The connection is dropped and a fresh client made whenever its state is in doubt: a
+    failed or timed-out connect, a connection closed under a read, an answer that does not
+    fit the request, and a read left unanswered. The last matters twice over: a late answer
+    on the old connection can never be taken for the answer to the next read (RTU frames
+    carry no transaction id, and not every gateway echoes it faithfully), and a connection
+    the gateway forgot without closing it (a reboot) is given up at once.
+    """
 
     def __init__(
         self, source: ModbusSource, monotonic: Monotonic, backoff: Backoff = DEFAULT_BACKOFF
     ) -> None:
         self.key = GatewayKey.of(source)
         self.lock = asyncio.Lock()
+        self._source = source
         self._monotonic = monotonic
         self._backoff = backoff
         self._delay = 0.0
         self._next_attempt = 0.0
         self._inflight: asyncio.Future[Any] | None = None
-        self._dropped = False
         # Our own timeout (per device) fires first; pymodbus's own is only a backstop, and
         # retries and reconnects are ours too, so that backoff is one policy in one place.
-        self.client = self._make_client(source, source.timeout.total_seconds() + 5.0)
+        self.client = self._make_client()
         self.connects = 0
+        self.resets = 0
 
-    def _make_client(
-        self, source: ModbusSource, timeout: float
-    ) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+    def _make_client(self) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+        source = self._source
         common = {
-            "timeout": timeout,
+            "timeout": source.timeout.total_seconds() + 5.0,
             "retries": 0,
             "reconnect_delay": 0,
             "trace_connect": self._on_connect_change,
@@ -125,12 +137,30 @@ class Gateway:
 
     def _on_connect_change(self, connected: bool) -> None:
         if not connected and self._inflight is not None and not self._inflight.done():
-            self._dropped = True
             self._inflight.cancel()
 
+    def _usable(self) -> bool:
+        """Connected, on a transport that is not closing (pymodbus can keep a closed one)."""
+        if not self.client.connected:
+            return False
+        transport = getattr(self.client.ctx, "transport", None)
+        return transport is not None and not transport.is_closing()
+
+    def _reset(self) -> None:
+        """Close the connection and start over with a new client on the next read."""
+        ctx = self.client.ctx
+        transport = getattr(ctx, "transport", None)
+        self.client.close()
+        if transport is not None:
+            transport.close()  # close() is a no-op when pymodbus thinks it is closing already
+        self.client = self._make_client()
+        self.resets += 1
+
     async def _ensure_connected(self, timeout: float) -> None:
-        if self.client.connected:
+        if self._usable():
             return
+        if self.client.connected:
+            self._reset()  # the transport died under pymodbus without it noticing
         now = self._monotonic()
         if now < self._next_attempt:
             raise CommError(f"reconnecting to {self.key.where} in {self._next_attempt - now:.1f}s")
@@ -140,8 +170,11 @@ class Gateway:
         finally:
             if not attempt.done():
                 attempt.cancel()
+                # let the cancellation land before the client is dropped, so that a
+                # connection made in the meantime is not left open behind our back
+                await asyncio.wait({attempt})
         connected, reason = False, f"no connection within {timeout:g}s"
-        if not done:
+        if not done or attempt.cancelled():
             pass
         elif (err := attempt.exception()) is not None:
             if not isinstance(err, OSError | ModbusException):
@@ -151,7 +184,7 @@ class Gateway:
             connected = attempt.result()
             reason = "connection refused or unreachable"
         if not connected:
-            self.client.close()
+            self._reset()
             self._delay = min(self._backoff.longest, max(self._backoff.first, self._delay * 2))
             self._next_attempt = self._monotonic() + self._delay
             raise CommError(f"cannot connect to {self.key.where}: {reason}")
@@ -193,7 +226,7 @@ class Gateway:
         # request is awaited through asyncio.wait, never directly: on Python 3.11 a task
         # awaiting pymodbus's request can lose its own cancellation when the response lands
         # in the same loop turn (the asyncio.wait_for race inside pymodbus).
-        self._inflight, self._dropped = request, False
+        self._inflight = request
         try:
             done, _ = await asyncio.wait({request}, timeout=timeout)
         finally:
@@ -201,14 +234,15 @@ class Gateway:
             if not request.done():
                 request.cancel()
         if not done:
+            self._reset()
             raise CommError(f"no answer from {self.key.where} unit {unit_id} within {timeout:g}s")
         if request.cancelled():
-            self.client.close()
+            self._reset()
             raise CommError(f"{self.key.where} closed the connection during a read")
         try:
             response = request.result()
         except ModbusException as err:
-            self.client.close()
+            self._reset()
             raise CommError(f"{self.key.where}: {err}") from err
         if response.isError():
             code = int(response.exception_code)
@@ -216,10 +250,21 @@ class Gateway:
                 # the gateway answered for a device it cannot reach: a comms fault, not bad data
                 raise CommError(f"{self.key.where} unit {unit_id}: {ExceptionResponse(code)}")
             raise ExceptionResponse(code)
+        if response.function_code != READ_FUNCTION[table]:
+            self._reset()
+            raise CommError(
+                f"{self.key.where} unit {unit_id}: answer with function code "
+                f"{response.function_code} to a read of {table} (function {READ_FUNCTION[table]})"
+            )
         if table.is_bit_table:
-            return list(response.bits[:count])
+            bits = list(response.bits[:count])
+            if len(bits) != count:
+                self._reset()
+                raise CommError(f"asked {count} bits, got {len(bits)}")
+            return bits
         registers = list(response.registers)
         if len(registers) != count:
+            self._reset()
             raise CommError(f"asked {count} registers, got {len(registers)}")
         return registers
 
