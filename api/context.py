@@ -17,7 +17,10 @@ from storage.timeseries import TimeSeriesStore
 
 
 class Subscription(Protocol):
-    async def get(self) -> dict[str, Any]: ...
+    dropped: int
+    gap: bool
+
+    async def get(self) -> tuple[int, dict[str, Any]]: ...
 
     def close(self) -> None: ...
 
@@ -25,7 +28,9 @@ class Subscription(Protocol):
 class EventFeed(Protocol):
     """Where live events come from (the process's event bus); ``subscribe`` on the loop."""
 
-    def subscribe(self) -> Subscription: ...
+    epoch: str
+
+    def subscribe(self, after: int | None = None) -> Subscription: ...
 
     def publish(self, event: dict[str, Any]) -> None: ...
 

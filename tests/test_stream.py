@@ -35,8 +35,8 @@ class CountingBus(EventBus):
         super().__init__()
         self.subscribers = 0
 
-    def subscribe(self) -> Subscription:
-        sub = super().subscribe()
+    def subscribe(self, after: int | None = None) -> Subscription:
+        sub = super().subscribe(after)
         self.subscribers += 1
         close = sub.close
 
@@ -71,7 +71,7 @@ async def served(
 
 
 async def test_events_keepalives_and_disconnect(
-    served: tuple[str, EventBus, dict[str, str]],
+    served: tuple[str, CountingBus, dict[str, str]],
 ) -> None:
     base, bus, viewer = served
     async with httpx.AsyncClient(timeout=5) as client:
@@ -88,16 +88,104 @@ async def test_events_keepalives_and_disconnect(
                 seen.append(await anext(lines))
             block = [line for line in seen if line and not line.startswith(":")]
             assert block[:3] == [
-                "id: 1",
+                f"id: {bus.epoch}-1",
                 "event: incident",
                 'data: {"type":"incident","event":"started","title":"火警"}',
             ]
-            assert block[3:5] == ["id: 2", "event: ticket"]
+            assert block[3:5] == [f"id: {bus.epoch}-2", "event: ticket"]
             assert json.loads(block[5].removeprefix("data: ")) == {"type": "ticket", "ticket_id": 7}
             while await anext(lines) != ": keep-alive":
                 pass
         # the client went away: the server drops its subscription
         await _until(lambda: bus.subscribers == 0)
+
+
+async def _blocks(lines: AsyncIterator[str], count: int) -> list[dict[str, str]]:
+    """The next ``count`` events (comments skipped) as {"id", "event", "data"} dicts."""
+    out: list[dict[str, str]] = []
+    block: dict[str, str] = {}
+    while len(out) < count:
+        line = await anext(lines)
+        if not line:
+            if "data" in block:
+                out.append(block)
+            block = {}
+        elif not line.startswith(":") and ": " in line:
+            field, _, value = line.partition(": ")
+            block[field] = value
+    return out
+
+
+async def test_a_client_that_reconnects_gets_what_it_missed_once(
+    served: tuple[str, CountingBus, dict[str, str]],
+) -> None:
+    base, bus, viewer = served
+    async with httpx.AsyncClient(timeout=5) as client:
+        async with client.stream("GET", f"{base}/api/v1/stream", headers=viewer) as response:
+            lines = response.aiter_lines()
+            await _until(lambda: bus.subscribers == 1)
+            bus.publish({"type": "alert", "n": 1})
+            (first,) = await _blocks(lines, 1)
+        await _until(lambda: bus.subscribers == 0)
+        for n in (2, 3):  # while the client is away
+            bus.publish({"type": "alert", "n": n})
+        resume = {**viewer, "Last-Event-ID": first["id"]}
+        async with client.stream("GET", f"{base}/api/v1/stream", headers=resume) as response:
+            lines = response.aiter_lines()
+            await _until(lambda: bus.subscribers == 1)
+            bus.publish({"type": "alert", "n": 4})
+            got = await _blocks(lines, 3)
+    assert [json.loads(b["data"])["n"] for b in got] == [2, 3, 4]
+    assert [b["id"] for b in got] == [f"{bus.epoch}-{n}" for n in (2, 3, 4)]
+    assert {b["event"] for b in got} == {"alert"}
+
+
+@pytest.mark.parametrize(
+    ("last_id", "reason"),
+    [
+        ("0badc0de-1", "not from this run of the API"),  # the API restarted since
+        ("garbage", "not from this run of the API"),
+        (None, "no longer kept"),  # filled in below: an id older than the bus's history
+    ],
+)
+async def test_a_resume_that_cannot_be_exact_says_resync_first(
+    served: tuple[str, CountingBus, dict[str, str]], last_id: str | None, reason: str
+) -> None:
+    base, bus, viewer = served
+    bus._history = type(bus._history)(maxlen=2)
+    for n in range(5):
+        bus.publish({"type": "alert", "n": n})
+    query = {"last_event_id": last_id or f"{bus.epoch}-1"}  # 1 is gone; 4 and 5 are kept
+    async with (
+        httpx.AsyncClient(timeout=5) as client,
+        client.stream("GET", f"{base}/api/v1/stream", headers=viewer, params=query) as response,
+    ):
+        lines = response.aiter_lines()
+        (first,) = await _blocks(lines, 1)
+        assert first["event"] == "resync"
+        assert "id" not in first
+        assert reason in json.loads(first["data"])["reason"]
+        if last_id is None:  # what the bus still has follows
+            kept = await _blocks(lines, 2)
+            assert [json.loads(b["data"])["n"] for b in kept] == [3, 4]
+
+
+async def test_a_client_that_fell_behind_is_told_to_resync(
+    served: tuple[str, CountingBus, dict[str, str]],
+) -> None:
+    base, bus, viewer = served
+    bus.maxsize = 2  # a client's queue holds two events; the replay below overflows it
+    for n in range(5):
+        bus.publish({"type": "alert", "n": n})
+    query = {"last_event_id": f"{bus.epoch}-0"}
+    async with (
+        httpx.AsyncClient(timeout=5) as client,
+        client.stream("GET", f"{base}/api/v1/stream", headers=viewer, params=query) as response,
+    ):
+        got = await _blocks(response.aiter_lines(), 3)
+    assert got[0]["event"] == "resync"
+    assert json.loads(got[0]["data"])["reason"].startswith("3 events dropped")
+    assert [json.loads(b["data"])["n"] for b in got[1:]] == [3, 4]
 
 
 def test_logbook_feed_announces_entries_written_by_other_processes(records: RecordsDB) -> None:

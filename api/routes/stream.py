@@ -3,6 +3,12 @@
 Each event is ``id``/``event``/``data`` (JSON, Chinese intact). A comment line every
 ``stream_keepalive`` seconds keeps proxies from closing an idle stream, and the subscription
 is dropped as soon as the client goes away.
+
+Ids are ``<epoch>-<number>`` of the process's event bus. A client that reconnects with the
+last id it saw (the standard ``Last-Event-ID`` header, as EventSource sends it, or
+``?last_event_id=``) gets what it missed first. When that cannot be done exactly (the id is
+from an earlier run of the API, too old for the bus's history, or the client fell so far
+behind that events were dropped) it gets a ``resync`` event: reload the state, then carry on.
 """
 
 from __future__ import annotations
@@ -10,37 +16,60 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.auth import CurrentUser
-from api.context import ContextDep, Subscription
+from api.context import ContextDep, EventFeed, Subscription
 
 router = APIRouter(tags=["stream"])
 
 
-def sse(number: int, event: dict[str, Any]) -> str:
+def sse(event_id: str, event: dict[str, Any]) -> str:
     """One event in the text/event-stream format; ``data`` is one line of JSON."""
     data = json.dumps(event, ensure_ascii=False, default=str, separators=(",", ":"))
-    return f"id: {number}\nevent: {event.get('type', 'message')}\ndata: {data}\n\n"
+    return f"id: {event_id}\nevent: {event.get('type', 'message')}\ndata: {data}\n\n"
 
 
-async def _events(request: Request, sub: Subscription, keepalive: float) -> AsyncIterator[str]:
-    number = 0
+def resync(reason: str) -> str:
+    data = json.dumps({"type": "resync", "reason": reason}, ensure_ascii=False)
+    return f"event: resync\ndata: {data}\n\n"
+
+
+def _resume_point(feed: EventFeed, last_id: str | None) -> tuple[int | None, str | None]:
+    """(number to resume after, or None; why resuming exactly is impossible, or None)."""
+    if not last_id:
+        return None, None
+    epoch, _, number = last_id.strip().rpartition("-")
+    if epoch != feed.epoch or not number.isdigit():
+        return None, f"event id {last_id[:40]!r} is not from this run of the API"
+    return int(number), None
+
+
+async def _events(
+    request: Request, feed: EventFeed, sub: Subscription, keepalive: float, problem: str | None
+) -> AsyncIterator[str]:
+    dropped = 0
     try:
         yield "retry: 1000\n: connected\n\n"
+        if problem is None and sub.gap:
+            problem = "the events after that id are no longer kept"
+        if problem is not None:
+            yield resync(problem)
         while True:
             try:
-                event = await asyncio.wait_for(sub.get(), timeout=keepalive)
+                number, event = await asyncio.wait_for(sub.get(), timeout=keepalive)
             except TimeoutError:
                 if await request.is_disconnected():
                     return
                 yield ": keep-alive\n\n"
                 continue
-            number += 1
-            yield sse(number, event)
+            if sub.dropped > dropped:
+                yield resync(f"{sub.dropped - dropped} events dropped: the client fell behind")
+                dropped = sub.dropped
+            yield sse(f"{feed.epoch}-{number}", event)
     finally:
         sub.close()
 
@@ -50,11 +79,21 @@ async def _events(request: Request, sub: Subscription, keepalive: float) -> Asyn
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "events"}},
 )
-async def stream(request: Request, ctx: ContextDep, _user: CurrentUser) -> StreamingResponse:
-    """Live events: ``alert``, ``incident``, ``ticket``, ``log`` (numbered per connection)."""
-    sub = ctx.events.subscribe()
+async def stream(
+    request: Request,
+    ctx: ContextDep,
+    _user: CurrentUser,
+    last_event_id: Annotated[str | None, Query(max_length=80)] = None,
+    last_event_id_header: Annotated[
+        str | None, Header(alias="Last-Event-ID", max_length=80)
+    ] = None,
+) -> StreamingResponse:
+    """Live events: ``alert``, ``incident``, ``ticket``, ``log``; ``resync`` when the client
+    must reload. Resumes after ``Last-Event-ID`` (header) or ``last_event_id`` (query)."""
+    after, problem = _resume_point(ctx.events, last_event_id_header or last_event_id)
+    sub = ctx.events.subscribe(after)
     return StreamingResponse(
-        _events(request, sub, ctx.stream_keepalive),
+        _events(request, ctx.events, sub, ctx.stream_keepalive, problem),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -97,7 +97,7 @@ async def test_live_stream_gets_the_fire_alarm_at_once(tmp_path: Path) -> None:
             rig.set("panel-1", fire_alarm=1)
             rig.tick()
             rig.service.publish(rig.notices)
-            events = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
+            events = [sub.queue.get_nowait()[1] for _ in range(sub.queue.qsize())]
         incident = [e for e in events if e["type"] == "incident"]
         assert incident and incident[0]["equipment"] == "panel-1"
         assert incident[0]["event"] == "started"
@@ -110,5 +110,5 @@ async def test_a_slow_subscriber_loses_its_oldest_events_not_the_publisher() -> 
     with bus.subscription() as sub:
         for i in range(10):
             bus.publish({"type": "alert", "n": i})
-        assert [(await sub.get())["n"] for _ in range(3)] == [7, 8, 9]
+        assert [(await sub.get())[1]["n"] for _ in range(3)] == [7, 8, 9]
         assert sub.dropped == 7
