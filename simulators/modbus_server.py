@@ -237,11 +237,12 @@ class ModbusDeviceServer:
             raise NoSuchIdException(f"unit {unit_id} is silent")
         if not self._answering.is_set():
             await self._answering.wait()
-            return ExcCodes.DEVICE_BUSY  # too late for the client; it has timed out
+            # a hung gateway never answers what it held: pymodbus sends nothing for this
+            raise NoSuchIdException(f"unit {unit_id}: request held while the gateway hung")
         if unit_id in self._dropping and self._server is not None:
             for connection in list(self._server.active_connections.values()):
                 connection.close()
-            return ExcCodes.DEVICE_BUSY  # never sent: the connection is gone
+            raise NoSuchIdException(f"unit {unit_id}: connection dropped")  # nothing to send
         unit = self.units[unit_id]
         table = _TABLE_BY_FUNCTION[function_code]
         if table.is_bit_table:
