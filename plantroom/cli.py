@@ -21,9 +21,19 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path, default=Path("data/demo"))
     demo.add_argument("--site", type=Path, default=Path("examples/site.yaml"))
 
+    run = sub.add_parser(
+        "run", help="the components of $PLANTROOM_COMPONENTS (default: all) in one process"
+    )
+    run.add_argument(
+        "--components",
+        default=None,
+        help="comma-separated, of collect,alerts,api (default: $PLANTROOM_COMPONENTS, else all)",
+    )
+    _api_options(run)
+    _alert_options(run)
+
     alerts = sub.add_parser("alerts", help="run the alert engine (site and stores from env)")
-    alerts.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
-    alerts.add_argument("--interval", type=float, default=0.25, help="seconds between steps")
+    _alert_options(alerts)
 
     check = sub.add_parser("check", help="validate a site file")
     check.add_argument("site", type=Path)
@@ -44,8 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("collect", help="run the collectors (environment: PLANTROOM_*)")
 
     api = sub.add_parser("api", help="serve the HTTP API (environment: PLANTROOM_*)")
-    api.add_argument("--host", default="127.0.0.1")
-    api.add_argument("--port", type=int, default=8080)
+    _api_options(api)
 
     simulate = sub.add_parser("simulate", help="simulate every machine of a site")
     simulate.add_argument("--site", type=Path, default=None, help="default: $PLANTROOM_SITE")
@@ -66,6 +75,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _api_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="API port (default 8080)")
+
+
+def _alert_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--interval", type=float, default=0.25, help="seconds between steps")
+    parser.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(args.log_level)
@@ -79,12 +98,6 @@ def main(argv: list[str] | None = None) -> int:
         code, text = _admin(args)
         print(text, file=sys.stdout if code == 0 else sys.stderr)
         return code
-    if args.command == "alerts":
-        from plantroom.processes import run_alerts
-        from plantroom.settings import Settings
-
-        asyncio.run(run_alerts(Settings.from_env(), args.interval, args.duration))
-        return 0
     if args.command == "demo":
         from plantroom.processes import demo
 
@@ -93,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         asyncio.run(demo(args.data_dir, args.port, args.duration, args.site))
         return 0
-    if args.command in ("collect", "api"):
+    if args.command in ("run", "collect", "alerts", "api"):
         return _run_service(args)
     if args.command in ("simulate", "inject"):
         return _simulate(args)
@@ -126,17 +139,32 @@ def _admin(args: argparse.Namespace) -> tuple[int, str]:
 
 
 def _run_service(args: argparse.Namespace) -> int:
+    """``run`` and its one-component forms ``collect``, ``alerts`` and ``api``."""
     from core.site import SiteError
-    from plantroom.processes import collect, serve_api
+    from plantroom.processes import parse_components, run
     from plantroom.settings import Settings
     from storage import StoreError
 
+    options = vars(args)
     try:
         settings = Settings.from_env()
-        if args.command == "collect":
-            asyncio.run(collect(settings))
+        if args.command == "run":
+            components = parse_components(args.components or settings.components)
         else:
-            asyncio.run(serve_api(settings, args.host, args.port))
+            components = [args.command]
+        interval, duration = options.get("interval", 0.25), options.get("duration")
+        if interval <= 0 or (duration is not None and duration <= 0):
+            raise ValueError("--interval and --duration must be positive")
+        asyncio.run(
+            run(
+                settings,
+                components,
+                host=options.get("host", "127.0.0.1"),
+                port=options.get("port", 8080),
+                interval=interval,
+                duration=duration,
+            )
+        )
     except SiteError as err:
         print(
             "\n".join([f"{err.source}: {len(err.errors)} error(s)", *err.errors]), file=sys.stderr

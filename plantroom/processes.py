@@ -104,30 +104,97 @@ def mqtt_endpoint(settings: Settings) -> MqttEndpoint:
     return endpoint
 
 
-async def collect(settings: Settings) -> None:
-    """``plantroom collect``: the collectors named by the site file, into the configured store."""
+COMPONENTS = ("collect", "alerts", "api")
+
+
+def parse_components(raw: str) -> list[str]:
+    """``collect,alerts,api`` (any of them, in any order) as a list; ValueError otherwise."""
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    unknown = [name for name in names if name not in COMPONENTS]
+    if unknown or not names:
+        shown = ", ".join(repr(n) for n in unknown) if unknown else "none"
+        raise ValueError(f"components: {shown} given; choose from {', '.join(COMPONENTS)}")
+    return [name for name in COMPONENTS if name in names]
+
+
+async def run(
+    settings: Settings,
+    components: list[str],
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    interval: float = 0.25,
+    duration: float | None = None,
+) -> None:
+    """``plantroom run`` (and ``collect``, ``alerts``, ``api``, which are one component each):
+    the named components in one process, on the stores and broker of the environment. In one
+    process they share the stores and the live stream: the alert engine evaluates each batch
+    the collectors store, and the API streams the engine's events as they happen."""
     site = load_site(settings.site_path)
-    shard = Shard.parse(settings.collector_shard, settings.collector_name)
+    tasks: list[Task] = []
+    collecting = None
+    if "collect" in components:  # configuration errors before anything is opened
+        collecting = (
+            mqtt_endpoint(settings),
+            Shard.parse(settings.collector_shard, settings.collector_name),
+        )
     store, records = open_stores(settings, site)
-    sink = ReadingSink(store, records, buffer=DiskBuffer(settings.buffer_path))
-    collector = MqttCollector(
-        site,
-        sink,
-        MqttCollectorSettings(
-            mqtt_endpoint(settings), client_id=settings.client_id, share_group=settings.share_group
-        ),
-    )
-    tasks: list[Task] = [sink.run, collector.run]
-    if any(eq.source.modbus is not None for eq in site.equipment):
-        tasks.append(ModbusCollector(site, sink, only=modbus_share(site, shard)).run)
-    if settings.metrics_port is not None:
-        host, port = settings.metrics_host, settings.metrics_port
-        tasks.append(lambda stop: serve_metrics(stop, host, port))
+    bus = EventBus()
+    sink: ReadingSink | None = None
+    if collecting is not None:
+        endpoint, shard = collecting
+        sink = ReadingSink(store, records, buffer=DiskBuffer(settings.buffer_path))
+        mqtt_settings = MqttCollectorSettings(
+            endpoint, client_id=settings.client_id, share_group=settings.share_group
+        )
+        tasks += [sink.run, MqttCollector(site, sink, mqtt_settings).run]
+        if any(eq.source.modbus is not None for eq in site.equipment):
+            tasks.append(ModbusCollector(site, sink, only=modbus_share(site, shard)).run)
+        if settings.metrics_port is not None:
+            metrics_host, metrics_port = settings.metrics_host, settings.metrics_port
+            tasks.append(lambda stop: serve_metrics(stop, metrics_host, metrics_port))
+    if "alerts" in components:
+        webhook = os.environ.get(site.alerts.webhook_env)
+        service = AlertService(
+            site, store, records, bus=bus, webhook_url=webhook, interval=interval
+        )
+        tasks += [service.run, *_state_log_tasks(site, store, records, sink, bus)]
+        if sink is not None:
+            sink.listen(service.notify)  # evaluate as soon as a batch is stored
+    if "api" in components:
+        if "alerts" not in components:
+            # the engine runs elsewhere: the live stream follows the logbook instead
+            names = {eq.id: eq.name for eq in site.equipment}
+            tasks.append(LogbookFeed(records, bus.publish, names).run)
+        context = ApiContext(site=site, store=store, records=records, events=bus)
+        tasks.append(api_task(context, host, port))
+        event(log, "serving api", url=f"http://{host}:{port}/api/v1", site=site.site.id)
+    event(log, "running", components=",".join(components), site=site.site.id)
     try:
-        await run_tasks(tasks, asyncio.Event(), None)
+        await run_tasks(tasks, asyncio.Event(), duration)
     finally:
         store.close()
         records.close()
+        event(log, "stopped", components=",".join(components))
+
+
+def _state_log_tasks(
+    site: Site,
+    store: TimeSeriesStore,
+    records: RecordsDB,
+    sink: ReadingSink | None,
+    bus: EventBus,
+) -> list[Task]:
+    """Logbook entries for state changes and comms losses: from each batch the sink stores
+    when the collectors are in this process, else by following the store."""
+    if sink is not None:
+        return [state_recorder(site, store, records, sink, bus).run]
+    recorder = StateRecorder(site, records, bus.publish)
+    recorder.tracker.prime(store.latest(eq.id for eq in site.equipment).values())
+
+    async def follow(stop: asyncio.Event) -> None:
+        await recorder.follow(store, stop)
+
+    return [recorder.run, follow]
 
 
 def modbus_share(site: Site, shard: Shard) -> set[str]:
@@ -154,22 +221,6 @@ def modbus_share(site: Site, shard: Shard) -> set[str]:
     if not taken:
         event(log, "this collector polls no Modbus gateway", logging.WARNING, shard=str(shard))
     return mine
-
-
-async def serve_api(settings: Settings, host: str, port: int) -> None:
-    """``plantroom api``: the HTTP API over the configured stores."""
-    site = load_site(settings.site_path)
-    store, records = open_stores(settings, site)
-    event(log, "serving api", url=f"http://{host}:{port}/api/v1", site=site.site.id)
-    # the engine and collectors run elsewhere: the live stream follows the logbook instead
-    bus = EventBus()
-    feed = LogbookFeed(records, bus.publish, {eq.id: eq.name for eq in site.equipment})
-    context = ApiContext(site=site, store=store, records=records, events=bus)
-    try:
-        await run_tasks([feed.run, api_task(context, host, port)], asyncio.Event(), None)
-    finally:
-        store.close()
-        records.close()
 
 
 async def demo(data_dir: Path, port: int | None, duration: float | None, site_path: Path) -> None:
@@ -227,41 +278,15 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
         event(log, "demo stopped")
 
 
-async def run_alerts(settings: Settings, interval: float, duration: float | None) -> None:
-    """The alert engine as its own process (``plantroom alerts``)."""
-    site = load_site(settings.site_path)
-    store, records = open_stores(settings, site)
-    service = AlertService(
-        site,
-        store,
-        records,
-        webhook_url=os.environ.get(site.alerts.webhook_env),
-        interval=interval,
-    )
-    # state changes and comms losses for the logbook, from the store this process reads
-    recorder = StateRecorder(site, records)
-    recorder.tracker.prime(store.latest(eq.id for eq in site.equipment).values())
-
-    async def follow(stop: asyncio.Event) -> None:
-        await recorder.follow(store, stop)
-
-    try:
-        await run_tasks([service.run, recorder.run, follow], asyncio.Event(), duration)
-    finally:
-        store.close()
-        records.close()
-        event(log, "alert engine stopped")
-
-
 __all__ = [
+    "COMPONENTS",
     "api_task",
-    "collect",
     "demo",
     "free_port",
     "modbus_share",
     "open_stores",
-    "run_alerts",
+    "parse_components",
+    "run",
     "run_tasks",
-    "serve_api",
     "state_recorder",
 ]

@@ -22,6 +22,8 @@ class Settings:
     # `plantroom collect` serves Prometheus metrics here when set
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # what `plantroom run` runs in its process: some of collect,alerts,api
+    components: str = "collect,alerts,api"
 
     @classmethod
     def from_env(cls, data_dir: Path = Path("data")) -> Settings:
@@ -39,6 +41,7 @@ class Settings:
             collector_name=env.get("PLANTROOM_COLLECTOR_NAME") or None,
             metrics_port=_port(env.get("PLANTROOM_METRICS_PORT", "")),
             metrics_host=env.get("PLANTROOM_METRICS_HOST", "127.0.0.1"),
+            components=env.get("PLANTROOM_COMPONENTS", "") or "collect,alerts,api",
         )
 
 
