@@ -122,7 +122,7 @@ class ModbusDeviceServer:
     async def start(self) -> None:
         """Listen on (host, port); returns once the socket accepts connections."""
         sim_devices = [
-            unit.sim_device(unit_id, functools.partial(self._action, unit_id))
+            unit.sim_device(unit_id, functools.partial(self._respond, unit_id))
             for unit_id, unit in self.units.items()
         ]
         if 0 not in self.units:
@@ -201,6 +201,13 @@ class ModbusDeviceServer:
         self.requests += 1
         return ExcCodes.GATEWAY_NO_RESPONSE
 
+    async def _respond(self, unit_id: int, *request: Any) -> ExcCodes | None:
+        """Called by pymodbus for every request: the answer, ``set_delay`` seconds late."""
+        answer = await self._action(unit_id, *request)
+        if self._delay:
+            await asyncio.sleep(self._delay)
+        return answer
+
     async def _action(
         self,
         unit_id: int,
@@ -211,24 +218,7 @@ class ModbusDeviceServer:
         registers: list[int],
         set_values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
-        """Called by pymodbus for every request: refresh the block from our image."""
-        answer = await self._answer(
-            unit_id, function_code, start_address, address, count, registers, set_values
-        )
-        if self._delay:
-            await asyncio.sleep(self._delay)
-        return answer
-
-    async def _answer(
-        self,
-        unit_id: int,
-        function_code: int,
-        start_address: int,
-        address: int,
-        count: int,
-        registers: list[int],
-        set_values: list[int] | list[bool] | None,
-    ) -> ExcCodes | None:
+        """Refresh the block pymodbus answers from with our image (or fail as told)."""
         self.requests += 1
         if unit_id in self._silent_units:
             if self.framing == "tcp":

@@ -22,7 +22,7 @@ from storage import site_tags
 from storage.influx_ts import line_protocol
 from tests.servers.influxdb import InfluxDB1
 from tests.servers.ports import free_port, wait_listening
-from tests.test_processes import create_key, env_for, plantroom
+from tests.test_processes import create_key, env_for, plantroom, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,14 +72,7 @@ def test_unreachable_influxdb_stops_the_api_with_a_clear_message(tmp_path: Path)
         "mqtt://127.0.0.1:1",
         PLANTROOM_TSDB_URL=f"influxdb://{token}@127.0.0.1:{free_port()}?org=o&bucket=b",
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "plantroom.cli", "api", "--port", str(free_port())],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli(["api", "--port", str(free_port())], env, timeout=60)
     assert result.returncode == 1, result.stderr
     assert "is unreachable" in result.stderr
     assert token not in result.stderr + result.stdout

@@ -46,6 +46,20 @@ def create_key(env: dict[str, str], role: str = "viewer") -> str:
     return next(line for line in made.stdout.splitlines() if line.startswith("pr_"))
 
 
+def run_cli(
+    args: list[str], env: dict[str, str], timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    """``plantroom ARGS`` to completion, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "plantroom.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @contextmanager
 def plantroom(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
@@ -132,13 +146,6 @@ def test_bad_configuration_is_a_clear_error(tmp_path: Path) -> None:
         ),
     ]
     for env, message in cases:
-        result = subprocess.run(
-            [sys.executable, "-m", "plantroom.cli", "collect"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        result = run_cli(["collect"], env)
         assert result.returncode == 1, result.stderr
         assert message in result.stderr

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -16,7 +14,7 @@ from core.endpoints import MqttEndpoint
 from tests.mqtt_helpers import publish_all, publisher
 from tests.servers.mosquitto import Mosquitto
 from tests.servers.ports import free_port, wait_listening
-from tests.test_processes import ROOT, create_key, env_for, plantroom
+from tests.test_processes import create_key, env_for, plantroom, run_cli
 
 TRIP_TOPIC = "plantroom/lakeside/b1/pump/pump-domestic-1/telemetry"
 
@@ -92,13 +90,6 @@ def test_unknown_components_and_bad_options_are_clear_errors(tmp_path: Path) -> 
         (["alerts", "--interval", "0"], "must be positive"),
     ]
     for args, message in cases:
-        result = subprocess.run(
-            [sys.executable, "-m", "plantroom.cli", *args],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        result = run_cli(args, env)
         assert result.returncode == 1, result.stderr
         assert message in result.stderr
