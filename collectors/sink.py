@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from core.logs import FailureTracker
+from core.logs import FailureTracker, event
 from core.metrics import METRICS, Metrics
 from core.readings import Reading
 from storage.buffer import BufferFull, DiskBuffer
@@ -61,6 +61,9 @@ class ReadingSink:
         self.buffer = buffer
         self._replay_backoff = 0.5
         self._next_replay = 0.0
+        self._replayed = 0  # since the buffer last was empty
+        self._progress_at = 0.0  # loop time of the last progress line
+        self.progress_every = 5.0  # seconds between "replaying buffer" lines
         self._lock = threading.Lock()
         self._space = threading.Condition(self._lock)
         self._loop_thread: int | None = None
@@ -259,11 +262,16 @@ class ReadingSink:
                 break
             await asyncio.to_thread(buffer.drop, last_id)
             moved += len(readings)
+            self._replayed += len(readings)
             self.metrics.inc("plantroom_readings_stored_total", len(readings))
+            if buffer.depth and loop.time() - self._progress_at >= self.progress_every:
+                self._progress_at = loop.time()
+                event(log, "replaying buffer", replayed=self._replayed, left=buffer.depth)
         if moved:
             self._replay_backoff = 0.5
             if buffer.depth == 0:
-                self._failures.recovered("timeseries-store", replayed=moved)
+                self._failures.recovered("timeseries-store", replayed=self._replayed)
+                self._replayed = 0
         self._export_buffer_gauges()
         return moved
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from collectors.sink import ReadingSink
 from core.metrics import Metrics
@@ -117,3 +120,37 @@ async def test_a_full_sink_holds_back_the_broker_thread_and_drops_nothing(tmp_pa
     await task
     assert stored(store) == [float(s) for s in range(500)]
     store.close()
+
+
+async def test_a_long_replay_shows_progress_and_its_whole_count(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SqliteTimeSeriesStore(tmp_path / "ts.db", busy_timeout_ms=50)
+    buffer = DiskBuffer(tmp_path / "buffer.db")
+    sink = ReadingSink(store, buffer=buffer)
+    sink.progress_every = 0.0  # a line per chunk, so that a short replay shows several
+    store.write([level(0)])
+    locker = sqlite3.connect(tmp_path / "ts.db", isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    caplog.set_level(logging.INFO, logger="plantroom.sink")
+    stop = asyncio.Event()
+    task = asyncio.ensure_future(sink.run(stop))
+    total = 12_000  # more than two replay chunks of 5,000
+    for start in range(1, total + 1, 100):
+        sink.submit([level(seq) for seq in range(start, start + 100)])
+    await wait_until(lambda: buffer.depth == total, what="everything buffered")
+    locker.execute("ROLLBACK")
+    locker.close()
+    await wait_until(lambda: buffer.depth == 0, what="replay")
+    stop.set()
+    await task
+    fields = [getattr(r, "fields", {}) for r in caplog.records]
+    progress = [(f["replayed"], f["left"]) for f, r in zip(fields, caplog.records, strict=True)
+                if r.getMessage() == "replaying buffer"]  # fmt: skip
+    assert progress == [(5000, 7000), (10000, 2000)]
+    recovered = [f for f, r in zip(fields, caplog.records, strict=True)
+                 if r.getMessage() == "recovered"]  # fmt: skip
+    assert [(f["what"], f["replayed"]) for f in recovered] == [("timeseries-store", total)]
+    assert len(stored(store)) == total + 1
+    store.close()
+    buffer.close()
