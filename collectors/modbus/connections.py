@@ -172,7 +172,7 @@ class Gateway:
                 attempt.cancel()
                 # let the cancellation land before the client is dropped, so that a
                 # connection made in the meantime is not left open behind our back
-                await asyncio.wait({attempt})
+                await asyncio.wait({attempt}, timeout=1.0)
         connected, reason = False, f"no connection within {timeout:g}s"
         if not done or attempt.cancelled():
             pass
