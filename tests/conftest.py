@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.endpoints import MqttEndpoint
+from core.logs import LineFormatter
 from core.site import Site, load_site
 from plantroom.broker import EmbeddedBroker
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
@@ -16,6 +17,16 @@ from tests.servers.mosquitto import Mosquitto, start_mosquitto
 from tests.servers.postgres import Postgres, start_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Captured logs in failure reports show each event's fields (``what=… reason=…``), not
+    just its name: a failing run on CI should say why without a rerun."""
+    plugin = session.config.pluginmanager.get_plugin("logging-plugin")
+    for name in ("report_handler", "caplog_handler"):
+        handler = getattr(plugin, name, None)
+        if handler is not None:
+            handler.setFormatter(LineFormatter())
 
 
 @pytest.fixture
