@@ -58,6 +58,22 @@ class ScenarioRun:
         readings = self.store.history(equipment, signal, self.started_at, end)
         return [r for r in readings if isinstance(r, Reading)]
 
+    def modbus_timelines(self) -> str:
+        """Per Modbus machine, one character a poll (``.`` good, ``x`` comm fault, ``?``
+        other) and the distinct reasons, for failure messages."""
+        lines = []
+        for eq in self.site.equipment:
+            source = eq.source.modbus
+            if source is None:
+                continue
+            signal = next(iter(self.site.register_maps[source.map].signals))
+            history = self.history(eq.id, signal)
+            marks = {Quality.GOOD: ".", Quality.COMM_FAULT: "x"}
+            line = "".join(marks.get(r.quality, "?") for r in history)
+            reasons = sorted({r.reason for r in history if r.reason})
+            lines.append(f"{eq.id} {source.host}:{source.port} {line} {reasons[:4]}")
+        return "\n".join(lines)
+
 
 async def _until(condition: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
     deadline = time.monotonic() + timeout

@@ -65,7 +65,7 @@ async def run_with_engine(
         run = await run_scenario(
             scenario, site, MqttEndpoint.parse(broker.url), store, on_tick=engine.on_tick
         )
-        assert failures(run) == []
+        assert failures(run) == [], run.modbus_timelines()
     finally:
         store.close()
     return run, engine
@@ -118,7 +118,7 @@ async def test_pump_trip_in_inspection_mode_pages_nobody(
         run = await run_scenario(
             scenario, example_site, MqttEndpoint.parse(broker.url), store, on_tick=engine.on_tick
         )
-        assert failures(run) == []
+        assert failures(run) == [], run.modbus_timelines()
     finally:
         store.close()
     assert faulted(run) == pump
@@ -196,9 +196,10 @@ async def test_scenario_tickets(
 ) -> None:
     run, engine = await run_with_engine(name, example_site, broker, tmp_path)
     opened = engine.rows(tickets)
-    assert [t["rule_id"] for t in opened] == EXPECTED_TICKETS[name], [
-        (t["equipment"], t["rule_id"]) for t in opened
-    ]
+    assert [t["rule_id"] for t in opened] == EXPECTED_TICKETS[name], (
+        [(t["equipment"], t["rule_id"]) for t in opened],
+        run.modbus_timelines(),
+    )
     faulted_machine = example_site.machine(faulted(run))
     subjects = {faulted_machine.id}
     if faulted_machine.source.modbus is not None:

@@ -25,7 +25,7 @@ async def test_scenario_end_to_end(
     store = SqliteTimeSeriesStore(tmp_path / "ts.db", site_tags(example_site))
     try:
         run = await run_scenario(scenario, example_site, MqttEndpoint.parse(broker.url), store)
-        assert failures(run) == []
+        assert failures(run) == [], run.modbus_timelines()
     finally:
         store.close()
 
