@@ -112,6 +112,27 @@ def test_gateway_down_opens_one_comms_ticket_for_the_gateway(rig: Rig) -> None:
     assert [t["equipment"] for t in rig.tickets()] == ["gateway:10.0.0.9:502", "gw-pump-a"]
 
 
+def test_one_failed_poll_round_is_not_an_outage(rig: Rig) -> None:
+    # every machine behind a gateway misses one poll (a busy moment): no gateway ticket, and
+    # the same for a moment when no machine of the site has a good value (a restart)
+    gateway = ("gw-pump-a", "gw-pump-b", "gw-tank")
+    for _ in range(3):
+        rig.quality.update(dict.fromkeys(gateway, Quality.COMM_FAULT))
+        rig.tick(seconds=5)
+        rig.quality.clear()
+        rig.tick(seconds=5, times=4)
+    everyone = {eq.id: Quality.COMM_FAULT for eq in rig.site.equipment}
+    rig.quality.update(everyone)
+    rig.tick(seconds=5)
+    rig.quality.clear()
+    rig.tick(seconds=5, times=4)
+    assert rig.tickets() == []
+    # held for longer than the rule's 10 s, the gateway outage is one ticket
+    rig.quality.update(dict.fromkeys(gateway, Quality.COMM_FAULT))
+    rig.tick(seconds=5, times=3)
+    assert [t["equipment"] for t in rig.tickets()] == ["gateway:10.0.0.9:502"]
+
+
 def test_collector_down_is_one_site_alert(rig: Rig) -> None:
     rig.silent = {eq.id for eq in rig.site.equipment}
     rig.tick(seconds=5, times=30)
