@@ -83,9 +83,10 @@ async def _until(condition: Callable[[], bool], what: str, timeout: float = WAIT
         await asyncio.sleep(0.005)
 
 
-def site_on_free_ports(path: Path, timeout: str = "250ms") -> Site:
-    """A site file with every Modbus gateway moved to a free port, and short timeouts so a
-    hung gateway costs the test little real time."""
+def site_on_free_ports(path: Path, timeout: str = "500ms") -> Site:
+    """A site file with every Modbus gateway moved to a free port, and no retries so a hung
+    gateway costs the test little real time. The timeout is the example site's own: at
+    250 ms a busy CI machine made healthy gateways miss polls."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     moved: dict[int, int] = {}
     for eq in raw["equipment"]:
