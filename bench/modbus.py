@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from pymodbus.client import AsyncModbusTcpClient
 
-from collectors.modbus import ModbusCollector
+from collectors.modbus import DeviceStats, ModbusCollector
 from collectors.sink import ReadingSink
 from core.logs import configure_logging
 from core.readings import Reading
@@ -186,7 +186,9 @@ async def bare_loop(ports: Sequence[int], seconds: float, count: int) -> float:
     return done / elapsed
 
 
-async def collector_polls(site: Site, seconds: float, tmp: Path) -> tuple[list[Any], float, int]:
+async def collector_polls(
+    site: Site, seconds: float, tmp: Path
+) -> tuple[list[DeviceStats], float, int]:
     """Back-to-back polls of every device, like the bare loops: plan, read, decode, readings
     to the sink. (No interval: the scheduler's own cost is what the lateness runs measure.)"""
     store = SqliteTimeSeriesStore(tmp / f"ts-{time.monotonic_ns()}.db")

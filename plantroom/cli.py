@@ -145,26 +145,18 @@ def _run_service(args: argparse.Namespace) -> int:
     from plantroom.settings import Settings
     from storage import StoreError
 
-    options = vars(args)
+    # the options this command has (collect has none); run() defaults the rest
+    options = {k: v for k, v in vars(args).items() if k in ("host", "port", "interval", "duration")}
     try:
         settings = Settings.from_env()
         if args.command == "run":
             components = parse_components(args.components or settings.components)
         else:
             components = [args.command]
-        interval, duration = options.get("interval", 0.25), options.get("duration")
-        if interval <= 0 or (duration is not None and duration <= 0):
+        interval, duration = options.get("interval"), options.get("duration")
+        if (interval is not None and interval <= 0) or (duration is not None and duration <= 0):
             raise ValueError("--interval and --duration must be positive")
-        asyncio.run(
-            run(
-                settings,
-                components,
-                host=options.get("host", "127.0.0.1"),
-                port=options.get("port", 8080),
-                interval=interval,
-                duration=duration,
-            )
-        )
+        asyncio.run(run(settings, components, **options))
     except SiteError as err:
         print(
             "\n".join([f"{err.source}: {len(err.errors)} error(s)", *err.errors]), file=sys.stderr
