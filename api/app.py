@@ -18,6 +18,7 @@ from api.routes import (
     keys,
     kpis,
     logbook,
+    readings,
     reports,
     stream,
     tickets,
@@ -41,6 +42,7 @@ def create_app(context: ApiContext, *, open_reads: bool = False) -> FastAPI:
     readers = [Depends(require_viewer)]
     for router in (
         equipment.router,
+        readings.router,
         logbook.router,
         alerts.router,
         tickets.router,

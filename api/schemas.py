@@ -66,6 +66,18 @@ class ReadingsOut(BaseModel):
     every_seconds: float | None
     points: list[Point] | None = None
     buckets: list[BucketOut] | None = None
+    truncated: bool = Field(
+        False, description="raw readings only: more readings remain in [start, end) than returned"
+    )
+    next: str | None = Field(
+        None, description="when truncated: the URL of the next page (same query, later start)"
+    )
+    next_start: datetime | None = Field(
+        None, description="when truncated: the start of the next page (time of its first reading)"
+    )
+    hint: str | None = Field(
+        None, description="when truncated: an `every=` that summarises the whole range in one page"
+    )
 
 
 class LogEntryOut(BaseModel):

@@ -400,6 +400,7 @@ class InfluxTimeSeriesStore:
         start: datetime,
         end: datetime,
         every: timedelta | None = None,
+        limit: int | None = None,
     ) -> list[Reading] | list[Bucket]:
         kind = self._kind(equipment)
         fields = self._field_keys(kind)
@@ -427,7 +428,9 @@ class InfluxTimeSeriesStore:
         if not names:
             return []
         columns = ", ".join(f"{_ident(n)}::field" for n in names)
-        result = self._query([f"SELECT {columns} {where}"])[0]
+        # InfluxQL returns only rows where a selected field is set, so LIMIT counts readings
+        paged = f" ORDER BY time ASC LIMIT {int(limit)}" if limit is not None else ""
+        result = self._query([f"SELECT {columns} {where}{paged}"])[0]
         readings: list[Reading] = []
         for series in result.get("series", []):
             cols = series["columns"]

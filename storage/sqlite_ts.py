@@ -154,6 +154,7 @@ class SqliteTimeSeriesStore:
         start: datetime,
         end: datetime,
         every: timedelta | None = None,
+        limit: int | None = None,
     ) -> list[Reading] | list[Bucket]:
         sid = self._series.get((equipment, signal))
         if sid is None:
@@ -163,8 +164,8 @@ class SqliteTimeSeriesStore:
             if every is None:
                 rows = self._db.execute(
                     "SELECT ts_ms, value, quality, reason FROM samples "
-                    "WHERE series_id = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms",
-                    (sid, start_ms, end_ms),
+                    "WHERE series_id = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms LIMIT ?",
+                    (sid, start_ms, end_ms, -1 if limit is None else limit),
                 ).fetchall()
                 return [
                     Reading(equipment, signal, utc_from_ms(ts), value, Quality(q), reason)

@@ -49,8 +49,16 @@ class TimeSeriesStore(Protocol):
         start: datetime,
         end: datetime,
         every: timedelta | None = None,
+        limit: int | None = None,
     ) -> list[Reading] | list[Bucket]:
-        """Raw readings in [start, end), or good values summarised per ``every`` bucket."""
+        """Raw readings in [start, end), or good values summarised per ``every`` bucket.
+
+        Raw readings come oldest first; ``limit`` returns only the first ``limit`` of them,
+        counted in the backend's query, so a page of a long range never loads the range.
+        Paging is by time: the next page starts at the time of the first reading not
+        returned (a series holds one reading per millisecond). ``limit`` does not apply to
+        buckets, whose number the caller bounds through ``every``.
+        """
 
     def close(self) -> None: ...
 

@@ -120,6 +120,32 @@ def test_readings_raw_and_downsampled(client: TestClient) -> None:
             422,
             "buckets",
         ),
+        # out-of-range dates were a 500 (OverflowError) before they were checked
+        (
+            "/api/v1/equipment/tank-fire/readings",
+            {"signal": "level_m", "end": "0001-01-01T00:30:00Z"},
+            422,
+            "end: 0001-01-01T00:30:00+00:00 is outside",
+        ),
+        (
+            "/api/v1/equipment/tank-fire/readings",
+            {"signal": "level_m", "start": "9999-12-31T23:59:59-01:00"},
+            422,
+            "start",
+        ),
+        (
+            "/api/v1/equipment/tank-fire/readings",
+            {"signal": "level_m", "every": "99999999999999d"},
+            422,
+            "every",
+        ),
+        ("/api/v1/equipment/tank-fire/readings", {"signal": "level_m", "limit": "0"}, 422, "limit"),
+        (
+            "/api/v1/equipment/tank-fire/readings",
+            {"signal": "level_m", "limit": str(10**30)},
+            422,
+            "limit",
+        ),
     ],
 )
 def test_bad_requests_are_clear_4xx(

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from api.context import ApiContext, ContextDep
-from api.errors import bad_request, not_found
+from api.errors import not_found
 from api.schemas import (
-    BucketOut,
     EquipmentDetail,
     EquipmentSummary,
-    Point,
-    ReadingsOut,
     SignalValue,
 )
 from core.readings import Quality, Reading
-from core.site import Equipment, parse_duration
-from storage.timeseries import Bucket
+from core.site import Equipment
 
 router = APIRouter(tags=["equipment"])
 
-MAX_POINTS = 10_000
 _WORST_FIRST = (Quality.COMM_FAULT, Quality.STALE, Quality.INVALID)
 
 
@@ -86,61 +78,3 @@ def get_equipment(equipment_id: str, ctx: ContextDep) -> EquipmentDetail:
         )
     summary = _summary(ctx, eq, list(latest.values()))
     return EquipmentDetail(**summary.model_dump(), signals=signals)
-
-
-@router.get("/equipment/{equipment_id}/readings", response_model=ReadingsOut)
-def get_readings(
-    equipment_id: str,
-    ctx: ContextDep,
-    signal: Annotated[str, Query(min_length=1, max_length=64)],
-    start: datetime | None = None,
-    end: datetime | None = None,
-    every: Annotated[
-        str | None, Query(max_length=32, description="bucket width: 30s, 5m, 1h")
-    ] = None,
-) -> ReadingsOut:
-    eq = _machine(ctx, equipment_id)
-    spec = ctx.catalogue.kind(eq.kind).signals.get(signal)
-    if spec is None:
-        raise not_found(f"equipment '{eq.id}' ({eq.kind}) has no signal '{signal}'")
-    end = _aware(end) if end is not None else ctx.clock.now()
-    start = _aware(start) if start is not None else end - timedelta(hours=1)
-    if start >= end:
-        raise bad_request(f"start ({start.isoformat()}) must be before end ({end.isoformat()})")
-    width: timedelta | None = None
-    if every is not None:
-        try:
-            parsed = parse_duration(every)
-        except ValueError as err:
-            raise bad_request(f"every: {err}") from None
-        if not isinstance(parsed, timedelta) or parsed.total_seconds() < 1:
-            raise bad_request("every: must be at least 1s")
-        width = parsed
-        if (end - start) / width > MAX_POINTS:
-            raise bad_request(f"every: {every} gives more than {MAX_POINTS} buckets; widen it")
-    rows = ctx.store.history(eq.id, signal, start, end, width)
-    out = ReadingsOut(
-        equipment=eq.id,
-        signal=signal,
-        unit=spec.unit,
-        start=start,
-        end=end,
-        every_seconds=width.total_seconds() if width else None,
-    )
-    if width is None:
-        out.points = [
-            Point(ts=r.ts, value=spec.present(r.value), quality=r.quality.value)
-            for r in rows[-MAX_POINTS:]
-            if isinstance(r, Reading)
-        ]
-    else:
-        out.buckets = [
-            BucketOut(ts=b.start, count=b.count, mean=b.mean, min=b.min, max=b.max, last=b.last)
-            for b in rows
-            if isinstance(b, Bucket)
-        ]
-    return out
-
-
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)

@@ -297,3 +297,22 @@ def test_line_protocol_is_one_point_per_machine_and_time() -> None:
         f"running=1 {ms}",
         f"pump,building=b1,equipment=pump-1,site=lakeside running=1 {ms + 1000}",
     ]
+
+
+def test_raw_history_pages_by_limit_and_time_cursor(read_backend: ReadBackend) -> None:
+    readings = [good("pump-1", "outlet_pressure_mpa", s, 0.4 + s / 100) for s in range(7)]
+    readings[3] = Reading("pump-1", "outlet_pressure_mpa", at(3), None, Quality.STALE, "stale")
+    read_backend.load([*readings, good("pump-1", "running", 0.5, 1)])
+    store = read_backend.store
+    assert store.history("pump-1", "outlet_pressure_mpa", at(0), at(10), limit=3) == readings[:3]
+    # the next page starts at the first reading left out, so pages neither overlap nor skip
+    pages, after = [], at(0)
+    while True:
+        page = store.history("pump-1", "outlet_pressure_mpa", after, at(10), limit=3)
+        pages.append(page[:2])
+        if len(page) < 3:
+            break
+        after = page[2].ts
+    assert [r for p in pages for r in p] == readings
+    assert store.history("pump-1", "outlet_pressure_mpa", at(0), at(10), limit=100) == readings
+    assert store.history("pump-1", "outlet_pressure_mpa", at(2), at(5), limit=2) == readings[2:4]
