@@ -27,6 +27,7 @@ from pydantic import (
 
 from core.catalogue import Catalogue, load_catalogue
 from core.rules import AlertsConfig, RuleError, RuleOverride, effective_rules
+from core.shifts import ShiftsConfig, rota_errors
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -266,6 +267,7 @@ class Site(_Model):
     register_maps: dict[str, RegisterMap] = Field(default_factory=dict)
     include_maps: list[str] = Field(default_factory=list)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    shifts: ShiftsConfig | None = None  # the duty rota; no handovers without one
 
     def machine(self, equipment_id: str) -> Equipment:
         for eq in self.equipment:
@@ -558,6 +560,7 @@ def parse_site(raw: Any, source: str = "<site>", base: Path | None = None) -> Si
     errors += _check_references(site, load_catalogue())
     errors += _check_alerts(site, load_catalogue())
     errors += _check_collector_pins(site)
+    errors += rota_errors(site.shifts) if site.shifts is not None else []
     try:
         ZoneInfo(site.site.timezone)
     except (ZoneInfoNotFoundError, ValueError):
