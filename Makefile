@@ -3,7 +3,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-DEBIAN_PACKAGES ?= mosquitto mosquitto-clients postgresql mbpoll chromium fonts-wqy-zenhei
+DEBIAN_PACKAGES ?= mosquitto mosquitto-clients postgresql mbpoll chromium fonts-wqy-zenhei poppler-utils
 DEMO_ARGS ?=
 
 .PHONY: demo test lint typecheck pytest venv system-deps bench bench-ingest bench-modbus clean bench-alerts

@@ -6,11 +6,13 @@ Per machine: run hours and starts (from the kind's run signal), faults (rising e
 How values are read over time: a good sample holds its value until the next sample of the
 same signal, but never longer than ``hold`` (the machine's stale timeout) — past that nothing
 is known. A stale, unreachable or invalid sample holds "unknown". So run hours are the time
-the run signal was known true; availability is the fraction of the reported period in which
-the fault signal (or, for kinds without one, any key signal) was known and not faulted.
-Starts and faults count changes from a known false to a true within the period (a machine
-that was off before a comms loss and on after it has started once). Analog statistics are
-over the good samples in the period (sample-weighted).
+the run signal was known true. Availability (可用率) counts only the time with data: of the
+time the fault signal (or, for kinds without one, any key signal) was known, the fraction it
+was not faulted — a machine first heard of at noon is not "down" all morning, and one never
+heard of has no availability at all ("no data", None); ``data_coverage`` says how much of the
+period was known. Starts and faults count changes from a known false to a true within the
+period (a machine that was off before a comms loss and on after it has started once).
+Analog statistics are over the good samples in the period (sample-weighted).
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ class MachineDay:
     run_hours: float | None
     starts: int | None
     faults: int | None
-    availability: float
+    availability: float | None  # None: no data in the period
+    data_coverage: float  # fraction of the period with the availability signal known
     signals: dict[str, Stats | None] = field(default_factory=dict)
     tickets_opened: int = 0
     tickets_closed: int = 0
@@ -155,9 +158,10 @@ def machine_day(
     if spec.fault is not None:
         fault = samples.get(spec.fault, [])
         faults = rising_edges(fault, start, end)
-        up = _seconds_false(_spans(fault, start, end, hold))
+        spans = _spans(fault, start, end, hold)
+        up, known = _seconds_false(spans), _seconds_known(spans)
     else:
-        up = max(
+        up = known = max(
             (_seconds_known(_spans(samples.get(s, []), start, end, hold)) for s in spec.analog),
             default=0.0,
         )
@@ -167,7 +171,8 @@ def machine_day(
         run_hours=run_hours,
         starts=starts,
         faults=faults,
-        availability=up / period if period > 0 else 0.0,
+        availability=up / known if known > 0 else None,
+        data_coverage=known / period if period > 0 else 0.0,
         signals=signals,
         tickets_opened=sum(1 for t in tickets if start <= t.opened_at < end),
         tickets_closed=sum(

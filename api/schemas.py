@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date as date_
 from datetime import datetime
 from typing import Any
 
@@ -125,39 +124,3 @@ class KeyOut(BaseModel):
 
 class KeyCreated(KeyOut):
     key: str = Field(description="the API key in clear: shown once, store it now")
-
-
-class SignalStats(BaseModel):
-    name_zh: str | None
-    unit: str | None
-    count: int
-    min: float
-    max: float
-    mean: float
-
-
-class MachineDayOut(BaseModel):
-    equipment: str
-    name: str
-    kind: str
-    kind_name: str
-    building: str
-    building_name: str
-    run_hours: float | None = Field(description="time the run signal was known true")
-    starts: int | None
-    faults: int | None
-    availability: float = Field(description="fraction of the period known and not faulted")
-    signals: dict[str, SignalStats | None]
-    tickets_opened: int
-    tickets_closed: int
-
-
-class DailyReportOut(BaseModel):
-    site: str
-    site_name: str
-    date: date_
-    timezone: str
-    start: datetime
-    end: datetime = Field(description="end of the period covered: midnight, or now for today")
-    complete: bool
-    machines: list[MachineDayOut]

@@ -1,0 +1,77 @@
+"""Response models of the reports (日报, 月报) and of the shift handover (交接班记录).
+
+Keys stay machine-readable English; every time is given in the site's time zone (with its
+offset), and Chinese names ride along as ``*_name`` fields.
+"""
+
+from __future__ import annotations
+
+from datetime import date as date_
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class SignalStats(BaseModel):
+    name_zh: str | None
+    unit: str | None
+    count: int
+    min: float
+    max: float
+    mean: float
+
+
+class MachineDayOut(BaseModel):
+    equipment: str
+    name: str
+    kind: str
+    kind_name: str
+    building: str
+    building_name: str
+    run_hours: float | None = Field(description="time the run signal was known true")
+    starts: int | None
+    faults: int | None
+    availability: float | None = Field(
+        description="of the time with data, the fraction not faulted; null: no data at all"
+    )
+    data_coverage: float = Field(description="fraction of the period with data")
+    signals: dict[str, SignalStats | None]
+    tickets_opened: int
+    tickets_closed: int
+
+
+class AlarmLine(BaseModel):
+    equipment: str
+    equipment_name: str
+    rule_id: str
+    title: str
+    severity: str
+    started_at: datetime
+    ended_at: datetime | None = Field(description="null: still firing at the period's end")
+    duration_minutes: float = Field(description="to its end, or to the period's end")
+
+
+class TicketLine(BaseModel):
+    id: int
+    equipment: str
+    equipment_name: str
+    building_name: str | None
+    ticket_class: str
+    title: str
+    status: str
+    opened_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+
+
+class DailyReportOut(BaseModel):
+    site: str
+    site_name: str
+    date: date_
+    timezone: str
+    start: datetime
+    end: datetime = Field(description="end of the period covered: midnight, or now for today")
+    complete: bool
+    machines: list[MachineDayOut]
+    alarms: list[AlarmLine] = Field(description="alarm episodes overlapping the day")
+    tickets: list[TicketLine] = Field(description="tickets opened or closed on the day")
