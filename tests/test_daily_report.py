@@ -15,8 +15,8 @@ from core.readings import Quality, Reading
 from core.site import Site
 from core.tickets import Due
 from storage import RecordsDB, SqliteTimeSeriesStore, logbook
-from storage.logbook import LogEntry
 from storage.api_keys import Role
+from storage.logbook import LogEntry
 from storage.ticket_desk import open_manual_ticket
 from storage.tickets import transition
 from tests.api_support import auth, client_for, new_key
