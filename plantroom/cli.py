@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify-log", help="check the logbook's hash chain (exit 1: broken)")
     verify.add_argument("--data-dir", type=Path, default=Path("data/demo"))
 
+    migrate = sub.add_parser(
+        "migrate", help="upgrade the records DB ($PLANTROOM_DB_URL) to this release's schema"
+    )
+    migrate.add_argument("--data-dir", type=Path, default=Path("data/demo"))
+
     sub.add_parser("collect", help="run the collectors (environment: PLANTROOM_*)")
 
     api = sub.add_parser("api", help="serve the HTTP API (environment: PLANTROOM_*)")
@@ -94,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         code, text = check(args.site)
         print(text)
         return code
+    if args.command == "migrate":
+        code, text = _migrate(args)
+        print(text, file=sys.stdout if code == 0 else sys.stderr)
+        return code
     if args.command in ("keys", "verify-log"):
         code, text = _admin(args)
         print(text, file=sys.stdout if code == 0 else sys.stderr)
@@ -136,6 +145,23 @@ def _admin(args: argparse.Namespace) -> tuple[int, str]:
         return admin.keys_revoke(db, args.key_id)
     finally:
         db.close()
+
+
+def _migrate(args: argparse.Namespace) -> tuple[int, str]:
+    from plantroom.settings import Settings
+    from storage import StoreError
+    from storage.records import migrate
+
+    url = Settings.from_env(args.data_dir).db_url
+    try:
+        before, after = migrate(url)
+    except StoreError as err:
+        return 1, f"plantroom migrate: {err}"
+    if before is None:
+        return 0, f"records database created at schema revision {after}"
+    if before == after:
+        return 0, f"records database already at schema revision {after}"
+    return 0, f"records database upgraded from schema revision {before} to {after}"
 
 
 def _run_service(args: argparse.Namespace) -> int:

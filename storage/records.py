@@ -42,17 +42,21 @@ class DeadLetter:
 
 
 class RecordsDB:
-    """Thin handle on the records database; creates the schema on first use."""
+    """Thin handle on the records database; creates the schema on first use and refuses a
+    database whose schema is not this release's (``storage.migrations``)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         try:
-            self.engine = sa.create_engine(url, pool_pre_ping=True)
-            if self.engine.dialect.name == "sqlite":
-                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-            _create_schema(self.engine)
+            self.engine = _engine(url)
+            self._ensure_schema()
         except SQLAlchemyError as err:
             raise StoreError(f"records database {self.engine.url!r}: {err}") from err
+
+    def _ensure_schema(self) -> None:
+        from storage.migrations import ensure_schema
+
+        ensure_schema(self.engine, full_metadata())
 
     def add_dead_letters(self, letters: list[DeadLetter]) -> None:
         if not letters:
@@ -88,18 +92,34 @@ class RecordsDB:
         self.engine.dispose()
 
 
-def _create_schema(engine: sa.Engine, attempts: int = 5) -> None:
-    """Create missing tables. Processes starting together race to create them: the loser's
-    "already exists" means the winner did the work, so look again rather than fail."""
-    for attempt in range(attempts):
-        try:
-            metadata.create_all(engine)
-            return
-        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as err:
-            if "already exists" not in str(err) and "duplicate key" not in str(err):
-                raise
-            if attempt == attempts - 1:
-                raise
+def full_metadata() -> sa.MetaData:
+    """``metadata`` with every table of the records DB registered on it."""
+    # each table module registers on ``metadata`` when imported: import them all, so that a
+    # fresh database gets the whole schema whichever process opens it first
+    from storage import api_keys, logbook, tickets  # noqa: F401
+
+    return metadata
+
+
+def migrate(url: str) -> tuple[str | None, str]:
+    """Upgrade the records DB at ``url`` to this release's schema (``plantroom migrate``);
+    returns its revision before (None: made before migrations, or empty) and after."""
+    from storage.migrations import upgrade
+
+    engine = _engine(url)
+    try:
+        return upgrade(engine, full_metadata())
+    except SQLAlchemyError as err:
+        raise StoreError(f"records database {engine.url!r}: {err}") from err
+    finally:
+        engine.dispose()
+
+
+def _engine(url: str) -> sa.Engine:
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

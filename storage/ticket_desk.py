@@ -50,21 +50,12 @@ def open_manual_ticket(
     return row, notice
 
 
-def ack_value(episode: int, actor: str) -> str:
-    """What ``alerts.acked_by`` holds: the episode acknowledged and who did it.
-
-    The engine keeps the row across episodes, so the episode tells whether an ack is about
-    the fault showing now or an earlier one."""
-    return f"{episode}|{actor}"[:128]
-
-
 def acked_by(row: RowMapping) -> str | None:
-    """Who acknowledged the alert's current episode, or None."""
-    value = row["acked_by"]
-    if not value:
+    """Who acknowledged the alert's current episode, or None (an ack of an earlier episode
+    is about a fault that has since cleared)."""
+    if row["acked_by"] is None or row["acked_episode"] != row["episode"]:
         return None
-    episode, _, actor = str(value).partition("|")
-    return actor if episode == str(row["episode"]) else None
+    return str(row["acked_by"])
 
 
 def ack_alert(
@@ -81,7 +72,7 @@ def ack_alert(
         conn.execute(
             alerts.update()
             .where(alerts.c.fingerprint == fingerprint)
-            .values(acked_by=ack_value(int(alert["episode"]), actor))
+            .values(acked_by=actor[:128], acked_episode=alert["episode"], acked_at=now)
         )
         logbook.append(
             conn,

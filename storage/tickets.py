@@ -44,7 +44,10 @@ alerts = sa.Table(
     sa.Column("flapping", sa.Boolean, nullable=False),
     sa.Column("paged", sa.Boolean, nullable=False),
     sa.Column("suppressed", sa.Boolean, nullable=False),
+    # the acknowledgement of one episode (the alarm was seen): the row outlives episodes
     sa.Column("acked_by", sa.String(128)),
+    sa.Column("acked_episode", sa.Integer),
+    sa.Column("acked_at", sa.DateTime(timezone=True)),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
