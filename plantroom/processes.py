@@ -34,6 +34,7 @@ from simulators.chaos import chaos_scenario
 from simulators.runner import Simulation
 from storage import RecordsDB, TimeSeriesStore, open_timeseries, site_tags
 from storage.buffer import DiskBuffer
+from storage.records import migrate as migrate_records
 
 log = logging.getLogger("plantroom")
 
@@ -230,6 +231,10 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
     broker = EmbeddedBroker()
     await broker.start()
     endpoint = MqttEndpoint.parse("embedded").with_port(broker.port)
+    # the demo's own data directory: bring a database of an earlier demo up to date rather
+    # than refuse (production databases are upgraded by ``plantroom migrate``)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    migrate_records(settings.db_url)
     store, records = open_stores(settings, site)
     sink = ReadingSink(store, records, buffer=DiskBuffer(settings.buffer_path))
     collector = MqttCollector(
