@@ -4,6 +4,7 @@ live stream gets incidents and tickets at once."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +14,7 @@ import pytest
 
 from alerts.outbox import Outbox
 from core.events import EventBus
+from storage.tickets import enqueue
 from tests.alerts.rig import Rig
 
 
@@ -86,6 +88,58 @@ def test_outbox_retries_until_delivered_and_sends_each_event_once(
     payloads = [body for key, body in receiver.requests if key in receiver.accepted]
     assert {p["type"] for p in payloads} == {"ticket", "incident"}
     assert [r["attempts"] for r in rig.outbox()] in ([3, 1], [2, 2], [1, 3])
+
+
+def test_after_an_outage_the_backlog_arrives_in_order(rig: Rig, receiver: Receiver) -> None:
+    # Regression: each row backed off on its own clock, so a row behind a failed one that was
+    # due sooner overtook it (1, 2, 3, 4, 5, 8, 6, 7 after an outage).
+    with rig.records.engine.begin() as conn:
+        for n in range(1, 6):
+            enqueue(conn, f"event-{n}", {"n": n}, rig.clock.now())
+    box = Outbox(rig.records.engine, receiver.url)
+    try:
+        for _ in range(40):  # half-second steps: backoffs of 1 s and 2 s end between them
+            box.deliver_due(rig.clock.now())
+            rig.clock.advance(0.5)
+        assert box.pending() == 0
+    finally:
+        box.close()
+    assert receiver.accepted == [f"event-{n}" for n in range(1, 6)]
+    # only the head was retried while the receiver refused: 2 refusals, then each row once
+    assert [key for key, _ in receiver.requests] == ["event-1"] * 3 + [
+        f"event-{n}" for n in range(2, 6)
+    ]
+
+
+def test_each_retry_reason_is_logged_at_a_bounded_rate(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    down = Receiver(down_for=1000)  # answers 503 to everything
+    with rig.records.engine.begin() as conn:
+        enqueue(conn, "event-1", {"n": 1}, rig.clock.now())
+    box = Outbox(rig.records.engine, down.url)
+    caplog.set_level(logging.INFO, logger="plantroom.outbox")
+    try:
+        for _ in range(600):  # 10 minutes in 1 s steps: 1, 2, 4, … 256 s backoffs
+            box.deliver_due(rig.clock.now())
+            rig.clock.advance(1)
+        attempts = len(down.requests)
+        lines = [r.getMessage() for r in caplog.records]
+        assert lines.count("failed") == 1
+        retries = [r for r in caplog.records if r.getMessage() == "retry failed"]
+        # the same reason: after the first line, each retry at least a minute after the last
+        # logged one is logged (the backoff exceeds a minute after the 7th attempt)
+        assert 3 <= len(retries) < attempts - 1, (len(retries), attempts)
+        assert all("HTTP 503" in vars(r)["fields"]["reason"] for r in retries)
+        assert sum(vars(r)["fields"]["not_logged"] for r in retries) + len(retries) <= attempts
+        down.down_for = 0  # recovers
+        rig.clock.advance(300)
+        box.deliver_due(rig.clock.now())
+        recovered = [r for r in caplog.records if r.getMessage() == "recovered"]
+        assert len(recovered) == 1 and vars(recovered[0])["fields"]["retries"] == attempts
+    finally:
+        box.close()
+        down.stop()
 
 
 async def test_live_stream_gets_the_fire_alarm_at_once(tmp_path: Path) -> None:

@@ -38,7 +38,10 @@ class TicketCount:
 
 
 class PumpPlant:
-    def __init__(self, tmp: Path, db_url: str, pumps: int = 20) -> None:
+    def __init__(
+        self, tmp: Path, db_url: str, pumps: int = 20, webhook_url: str | None = None
+    ) -> None:
+        self.webhook_url = webhook_url
         self.pumps = [f"pump-{n:02d}" for n in range(1, pumps + 1)]
         raw = {
             "site": {"id": "relsite", "name": "可靠性小区", "timezone": "Asia/Shanghai"},
@@ -79,6 +82,7 @@ class PumpPlant:
             "PLANTROOM_SITE": str(self.site_path),
             "PLANTROOM_DB_URL": self.db_url,
             "PLANTROOM_TSDB_URL": f"sqlite:///{self.ts_path}",
+            **({"PLANTROOM_WEBHOOK_URL": self.webhook_url} if self.webhook_url else {}),
         }
 
     def write(self) -> None:
