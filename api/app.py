@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from api.auth import require_viewer
 from api.context import ApiContext
 from api.errors import install_error_handlers
+from api.guard import BodyGuard
 from api.routes import (
     alerts,
     board,
@@ -37,6 +38,7 @@ def create_app(context: ApiContext, *, open_reads: bool = False) -> FastAPI:
     app.state.context = context
     app.state.open_reads = open_reads
     install_error_handlers(app)
+    app.add_middleware(BodyGuard, context=context)
     # liveness and metrics stay open for probes and scrapers; everything else needs a reader
     app.include_router(health.router, prefix=API_PREFIX)
     readers = [Depends(require_viewer)]

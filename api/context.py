@@ -15,6 +15,8 @@ from core.site import Site
 from storage.records import RecordsDB
 from storage.timeseries import TimeSeriesStore
 
+DEFAULT_MAX_BODY = 1_000_000  # bytes: a note or a ticket is a few kB
+
 
 class Subscription(Protocol):
     dropped: int
@@ -45,6 +47,7 @@ class ApiContext:
     metrics: Metrics = METRICS
     events: EventFeed = field(default_factory=EventBus)
     stream_keepalive: float = 15.0  # seconds between keep-alive comments on /stream
+    max_body: int = DEFAULT_MAX_BODY  # bytes of request body read at most (api/guard.py)
 
 
 def get_context(request: Request) -> ApiContext:

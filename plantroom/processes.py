@@ -166,7 +166,9 @@ async def run(
             # the engine runs elsewhere: the live stream follows the logbook instead
             names = {eq.id: eq.name for eq in site.equipment}
             tasks.append(LogbookFeed(records, bus.publish, names).run)
-        context = ApiContext(site=site, store=store, records=records, events=bus)
+        context = ApiContext(
+            site=site, store=store, records=records, events=bus, max_body=settings.api_max_body
+        )
         tasks.append(api_task(context, host, port))
         event(log, "serving api", url=f"http://{host}:{port}/api/v1", site=site.site.id)
     event(log, "running", components=",".join(components), site=site.site.id)

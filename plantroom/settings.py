@@ -24,6 +24,8 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     # what `plantroom run` runs in its process: some of collect,alerts,api
     components: str = "collect,alerts,api"
+    # the API reads at most this many bytes of a request body (413 past it)
+    api_max_body: int = 1_000_000
 
     @classmethod
     def from_env(cls, data_dir: Path = Path("data")) -> Settings:
@@ -42,6 +44,7 @@ class Settings:
             metrics_port=_port(env.get("PLANTROOM_METRICS_PORT", "")),
             metrics_host=env.get("PLANTROOM_METRICS_HOST", "127.0.0.1"),
             components=env.get("PLANTROOM_COMPONENTS", "") or "collect,alerts,api",
+            api_max_body=_bytes("PLANTROOM_API_MAX_BODY", env.get("PLANTROOM_API_MAX_BODY", "")),
         )
 
 
@@ -50,4 +53,12 @@ def _port(raw: str) -> int | None:
         return None
     if not raw.isdigit() or not 1 <= int(raw) <= 65535:
         raise ValueError(f"PLANTROOM_METRICS_PORT must be a port number, got {raw!r}")
+    return int(raw)
+
+
+def _bytes(name: str, raw: str) -> int:
+    if not raw:
+        return 1_000_000
+    if not raw.isdigit() or not 1 <= int(raw) <= 2**31:
+        raise ValueError(f"{name} must be a number of bytes (1..{2**31}), got {raw!r}")
     return int(raw)
