@@ -21,6 +21,7 @@ from api.routes import (
     logbook,
     readings,
     reports,
+    shifts,
     stream,
     tickets,
 )
@@ -49,6 +50,7 @@ def create_app(context: ApiContext, *, open_reads: bool = False) -> FastAPI:
         alerts.router,
         tickets.router,
         reports.router,
+        shifts.router,
         kpis.router,
         board.router,
         stream.router,

@@ -117,6 +117,18 @@ class BoardOut(BaseModel):
     incidents: list[IncidentOut]
     alarms: list[AlertOut]
     tickets: list[TicketOut]
+    handovers_overdue: list[HandoverFlag] = Field(
+        default_factory=list,
+        description="handovers not accepted within the grace period after their shift ended",
+    )
+
+
+class HandoverFlag(BaseModel):
+    id: int
+    shift_name: str
+    shift_end: datetime
+    status: str = Field(description="drafted (outgoing not signed) or signed (not accepted)")
+    status_name: str
 
 
 class RatioOut(BaseModel):

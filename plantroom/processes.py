@@ -19,6 +19,7 @@ from alerts.runner import AlertService
 from alerts.statelog import StateRecorder
 from api import ApiContext, create_app
 from api.feed import LogbookFeed
+from api.handover import drafter
 from collectors.modbus import ModbusCollector, Shard
 from collectors.modbus.shards import gateway_label, gateways, pinned_to, polls
 from collectors.mqtt import MqttCollector, MqttCollectorSettings
@@ -64,6 +65,15 @@ def api_task(context: ApiContext, host: str, port: int, open_reads: bool = False
         await serving
 
     return serve
+
+
+def handover_task(context: ApiContext) -> Task:
+    """Draft each shift's handover as the shift ends (the API serves and signs them)."""
+
+    async def draft(stop: asyncio.Event) -> None:
+        await drafter(context, stop)
+
+    return draft
 
 
 def state_recorder(
@@ -169,7 +179,7 @@ async def run(
         context = ApiContext(
             site=site, store=store, records=records, events=bus, max_body=settings.api_max_body
         )
-        tasks.append(api_task(context, host, port))
+        tasks += [api_task(context, host, port), handover_task(context)]
         event(log, "serving api", url=f"http://{host}:{port}/api/v1", site=site.site.id)
     event(log, "running", components=",".join(components), site=site.site.id)
     try:
@@ -274,6 +284,7 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
                 modbus_collector.run,
                 # the demo listens on loopback only, so reading without a key is safe there
                 api_task(context, "127.0.0.1", api_port, open_reads=True),
+                handover_task(context),
             ],
             stop,
             duration,
@@ -290,6 +301,7 @@ __all__ = [
     "api_task",
     "demo",
     "free_port",
+    "handover_task",
     "modbus_share",
     "open_stores",
     "parse_components",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from urllib.parse import urlparse
 
 from core.site import Site
-from storage import api_keys, logbook, tickets
+from storage import api_keys, handovers, logbook, tickets
 from storage.records import DeadLetter, RecordsDB
 from storage.sqlite_ts import SqliteTimeSeriesStore
 from storage.timeseries import Bucket, SeriesTags, StoreError, TimeSeriesStore
@@ -48,6 +48,7 @@ __all__ = [
     "StoreError",
     "TimeSeriesStore",
     "api_keys",
+    "handovers",
     "logbook",
     "open_timeseries",
     "site_tags",

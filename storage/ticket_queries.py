@@ -94,3 +94,14 @@ def tickets_touching(conn: Connection, start: datetime, end: datetime) -> list[R
         )
     )
     return list(conn.execute(query.order_by(tickets.c.id)).mappings())
+
+
+def tickets_live_at(conn: Connection, at: datetime) -> list[RowMapping]:
+    """Tickets opened before ``at`` and not closed by then, cancelled ones left out (for the
+    shift handover's carried-over tickets)."""
+    query = sa.select(tickets).where(
+        tickets.c.opened_at < at,
+        tickets.c.status != "cancelled",
+        sa.or_(tickets.c.closed_at.is_(None), tickets.c.closed_at >= at),
+    )
+    return list(conn.execute(query.order_by(tickets.c.id)).mappings())

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 
-from api.context import ContextDep
-from api.schemas_tickets import BoardOut
+from api.context import ApiContext, ContextDep
+from api.handover import ensure_drafts
+from api.schemas_tickets import BoardOut, HandoverFlag
 from api.ticket_views import alert_out, incident_out, ticket_out
+from storage import handovers
+from storage.handovers import STATUS_ZH
 from storage.ticket_queries import TicketFilter, active_incidents, find_alerts, find_tickets
 
 router = APIRouter(tags=["board"])
@@ -25,6 +29,7 @@ def board(ctx: ContextDep) -> BoardOut:
         alarms = [alert_out(ctx, r) for r in find_alerts(conn, ["firing"])]
         live = [ticket_out(ctx, r, now) for r in find_tickets(conn, TicketFilter(live_only=True))]
     live.sort(key=lambda t: t.deadline.at if t.deadline else _FAR)
+    overdue = overdue_handovers(ctx)
     return BoardOut(
         now=now,
         site=ctx.site.site.id,
@@ -34,4 +39,27 @@ def board(ctx: ContextDep) -> BoardOut:
         incidents=incidents,
         alarms=alarms,
         tickets=live,
+        handovers_overdue=overdue,
     )
+
+
+def overdue_handovers(ctx: ApiContext) -> list[HandoverFlag]:
+    """Handovers still unsigned or unaccepted past the grace after their shift's end."""
+    rota = ctx.site.shifts
+    if rota is None:
+        return []
+    ensure_drafts(ctx)
+    now = ctx.clock.now()
+    tz = ZoneInfo(ctx.site.site.timezone)
+    with ctx.records.engine.connect() as conn:
+        late = handovers.not_accepted(conn, ctx.site.site.id, now - rota.handover_grace)
+    return [
+        HandoverFlag(
+            id=h.id,
+            shift_name=h.shift_name,
+            shift_end=h.shift_end.astimezone(tz),
+            status=h.status.value,
+            status_name=STATUS_ZH[h.status],
+        )
+        for h in late
+    ]
