@@ -6,6 +6,7 @@ from importlib import resources
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse
+from fastapi_offline import FastAPIOffline
 
 from api.auth import require_viewer
 from api.context import ApiContext
@@ -31,7 +32,9 @@ API_PREFIX = "/api/v1"
 
 def create_app(context: ApiContext, *, open_reads: bool = False) -> FastAPI:
     """The API. ``open_reads`` lets loopback clients read without a key (the demo only)."""
-    app = FastAPI(
+    # Swagger UI and ReDoc from the installed fastapi-offline package, not a CDN: plant
+    # networks are isolated, and /docs must work there
+    app: FastAPI = FastAPIOffline(
         title="plantroom",
         description="Plant-room monitoring for the engineering department (工程部).",
         version="0.1.0",

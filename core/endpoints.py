@@ -8,7 +8,9 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 @dataclass(frozen=True, slots=True)
 class MqttEndpoint:
-    """``mqtt://user:pass@host:1883``, ``mqtts://…?ca=/path/ca.pem``, or ``embedded``."""
+    """``mqtt://user:pass@host:1883``, ``mqtts://…?ca=/path/ca.pem``, or ``embedded``
+    (an in-process broker on a free loopback port) or ``embedded://HOST:PORT`` (one that
+    devices on the plant network can reach at a fixed address)."""
 
     host: str
     port: int
@@ -23,9 +25,16 @@ class MqttEndpoint:
         if url == "embedded":
             return cls(host="127.0.0.1", port=0, embedded=True)
         parsed = urlparse(url)
+        if parsed.scheme == "embedded":
+            try:
+                port = parsed.port or 1883
+            except ValueError as err:
+                raise ValueError(f"MQTT URL has a bad port: {err}") from None
+            return cls(host=parsed.hostname or "127.0.0.1", port=port, embedded=True)
         if parsed.scheme not in ("mqtt", "mqtts"):
             raise ValueError(
-                f"MQTT URL must start with mqtt:// or mqtts:// (or be 'embedded'), "
+                f"MQTT URL must start with mqtt:// or mqtts:// (or be 'embedded' or "
+                f"embedded://HOST:PORT), "
                 f"got scheme {parsed.scheme!r}"
             )
         if not parsed.hostname:
@@ -47,8 +56,8 @@ class MqttEndpoint:
 
     def redacted(self) -> str:
         """For logs: never shows the password."""
-        if self.embedded:
-            return "embedded"
+        if self.embedded and not self.port:
+            return "embedded"  # not started yet: no address to show
         user = f"{self.username}:***@" if self.username else ""
         return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
 

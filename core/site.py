@@ -555,7 +555,17 @@ def parse_site(raw: Any, source: str = "<site>", base: Path | None = None) -> Si
         site = Site.model_validate(raw)
     except ValidationError as err:
         errors = [_in_file(f"{_loc(e['loc'])}: {e['msg']}", origins) for e in err.errors()]
+        # every error in one pass: the cross-checks run on what is left valid
+        errors += _checks_of_valid_part(raw, err, origins)
         raise SiteError(source, errors) from None
+    errors = _checks(site, origins)
+    if errors:
+        raise SiteError(source, errors)
+    return site
+
+
+def _checks(site: Site, origins: dict[str, str]) -> list[str]:
+    """The checks across sections (references, maps, pins, time zone) of a well-shaped site."""
     errors = [_in_file(e, origins) for e in _check_maps(site)]
     errors += _check_references(site, load_catalogue())
     errors += _check_alerts(site, load_catalogue())
@@ -565,9 +575,59 @@ def parse_site(raw: Any, source: str = "<site>", base: Path | None = None) -> Si
         ZoneInfo(site.site.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         errors.append(f"site.timezone: unknown time zone '{site.site.timezone}'")
-    if errors:
-        raise SiteError(source, errors)
-    return site
+    return errors
+
+
+_PRUNABLE = ("equipment", "buildings", "register_maps")
+
+
+def _checks_of_valid_part(
+    raw: dict[str, Any], err: ValidationError, origins: dict[str, str]
+) -> list[str]:
+    """The cross-section checks on the document without its malformed entries (equipment,
+    buildings, register maps), so that ``plantroom check`` shows every error at once. Paths
+    are given in the original numbering; errors that only name a removed entry are left out
+    (that entry's own error is already reported). Empty if the rest is not well-shaped."""
+    bad: dict[str, set[int | str]] = {section: set() for section in _PRUNABLE}
+    for e in err.errors():
+        loc = e["loc"]
+        if len(loc) < 2 or loc[0] not in _PRUNABLE:
+            return []  # a malformed site header or section: nothing sound to cross-check
+        bad[str(loc[0])].add(loc[1])
+    pruned = dict(raw)
+    kept: dict[str, list[int]] = {}
+    removed_names: set[str] = set()
+    for section in ("equipment", "buildings"):
+        items = raw.get(section)
+        if not isinstance(items, list):
+            continue
+        kept[section] = [i for i in range(len(items)) if i not in bad[section]]
+        pruned[section] = [items[i] for i in kept[section]]
+        for i in bad[section]:
+            if isinstance(i, int) and i < len(items) and isinstance(items[i], dict):
+                removed_names.add(str(items[i].get("id")))
+    maps = raw.get("register_maps")
+    if isinstance(maps, dict):
+        pruned["register_maps"] = {k: v for k, v in maps.items() if k not in bad["register_maps"]}
+        removed_names.update(str(name) for name in bad["register_maps"])
+    try:
+        site = Site.model_validate(pruned)
+    except ValidationError:
+        return []
+
+    def renumber(error: str) -> str:
+        for section, indices in kept.items():
+            found = re.match(rf"{section}\[(\d+)\]", error)
+            if found:
+                original = indices[int(found.group(1))]
+                return f"{section}[{original}]{error[found.end() :]}"
+        return error
+
+    return [
+        renumber(e)
+        for e in _checks(site, origins)
+        if not any(f"'{name}'" in e for name in removed_names)
+    ]
 
 
 def load_site(path: str | Path) -> Site:

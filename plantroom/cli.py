@@ -18,7 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="everything in one process with simulators")
     demo.add_argument("--port", type=int, default=8080, help="API port (default 8080)")
     demo.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
-    demo.add_argument("--data-dir", type=Path, default=Path("data/demo"))
+    _data_dir_option(demo)
     demo.add_argument("--site", type=Path, default=Path("examples/site.yaml"))
 
     run = sub.add_parser(
@@ -31,15 +31,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     _api_options(run)
     _alert_options(run)
+    _data_dir_option(run)
 
     alerts = sub.add_parser("alerts", help="run the alert engine (site and stores from env)")
     _alert_options(alerts)
+    _data_dir_option(alerts)
 
     check = sub.add_parser("check", help="validate a site file")
     check.add_argument("site", type=Path)
 
     keys = sub.add_parser("keys", help="API keys (stored hashed; a new key is shown once)")
-    keys.add_argument("--data-dir", type=Path, default=Path("data/demo"))
+    _data_dir_option(keys)
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="create a key and print it once")
     create.add_argument("--role", required=True, choices=["viewer", "engineer", "admin"])
@@ -49,17 +51,19 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id")
 
     verify = sub.add_parser("verify-log", help="check the logbook's hash chain (exit 1: broken)")
-    verify.add_argument("--data-dir", type=Path, default=Path("data/demo"))
+    _data_dir_option(verify)
 
     migrate = sub.add_parser(
         "migrate", help="upgrade the records DB ($PLANTROOM_DB_URL) to this release's schema"
     )
-    migrate.add_argument("--data-dir", type=Path, default=Path("data/demo"))
+    _data_dir_option(migrate)
 
-    sub.add_parser("collect", help="run the collectors (environment: PLANTROOM_*)")
+    collect = sub.add_parser("collect", help="run the collectors (environment: PLANTROOM_*)")
+    _data_dir_option(collect)
 
     api = sub.add_parser("api", help="serve the HTTP API (environment: PLANTROOM_*)")
     _api_options(api)
+    _data_dir_option(api)
 
     simulate = sub.add_parser("simulate", help="simulate every machine of a site")
     simulate.add_argument("--site", type=Path, default=None, help="default: $PLANTROOM_SITE")
@@ -78,6 +82,16 @@ def _parser() -> argparse.ArgumentParser:
     inject.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     inject.add_argument("--timeout", type=float, default=10.0)
     return parser
+
+
+def _data_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="SQLite stores and buffer, unless PLANTROOM_*_URL say otherwise "
+        "(default: $PLANTROOM_DATA_DIR, else data; the same for every command)",
+    )
 
 
 def _api_options(parser: argparse.ArgumentParser) -> None:
@@ -108,18 +122,36 @@ def main(argv: list[str] | None = None) -> int:
         print(text, file=sys.stdout if code == 0 else sys.stderr)
         return code
     if args.command == "demo":
+        from core.site import SiteError
+        from plantroom.listen import StartupError
         from plantroom.processes import demo
+        from storage import StoreError
 
         if args.duration is not None and args.duration <= 0:
             print("--duration must be positive", file=sys.stderr)
             return 2
-        asyncio.run(demo(args.data_dir, args.port, args.duration, args.site))
+        try:
+            asyncio.run(demo(args.data_dir, args.port, args.duration, args.site))
+        except (StartupError, SiteError, StoreError, ValueError, OSError) as err:
+            return _failed("demo", err)
         return 0
     if args.command in ("run", "collect", "alerts", "api"):
         return _run_service(args)
     if args.command in ("simulate", "inject"):
         return _simulate(args)
     return 2
+
+
+def _failed(command: str, err: BaseException) -> int:
+    """A start-up failure: one clear line on stderr (a site file: one line per error), exit 1."""
+    from core.site import SiteError
+
+    if isinstance(err, SiteError):
+        lines = [f"{err.source}: {len(err.errors)} error(s)", *err.errors]
+        print("\n".join(lines), file=sys.stderr)
+    else:
+        print(f"plantroom {command}: {err}", file=sys.stderr)
+    return 1
 
 
 def _admin(args: argparse.Namespace) -> tuple[int, str]:
@@ -167,6 +199,7 @@ def _migrate(args: argparse.Namespace) -> tuple[int, str]:
 def _run_service(args: argparse.Namespace) -> int:
     """``run`` and its one-component forms ``collect``, ``alerts`` and ``api``."""
     from core.site import SiteError
+    from plantroom.listen import StartupError
     from plantroom.processes import parse_components, run
     from plantroom.settings import Settings
     from storage import StoreError
@@ -174,7 +207,7 @@ def _run_service(args: argparse.Namespace) -> int:
     # the options this command has (collect has none); run() defaults the rest
     options = {k: v for k, v in vars(args).items() if k in ("host", "port", "interval", "duration")}
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(args.data_dir)
         if args.command == "run":
             components = parse_components(args.components or settings.components)
         else:
@@ -183,19 +216,14 @@ def _run_service(args: argparse.Namespace) -> int:
         if (interval is not None and interval <= 0) or (duration is not None and duration <= 0):
             raise ValueError("--interval and --duration must be positive")
         asyncio.run(run(settings, components, **options))
-    except SiteError as err:
-        print(
-            "\n".join([f"{err.source}: {len(err.errors)} error(s)", *err.errors]), file=sys.stderr
-        )
-        return 1
-    except (StoreError, ValueError) as err:
-        print(f"plantroom {args.command}: {err}", file=sys.stderr)
-        return 1
+    except (SiteError, StoreError, StartupError, ValueError, OSError) as err:
+        return _failed(args.command, err)
     return 0
 
 
 def _simulate(args: argparse.Namespace) -> int:
     from core.site import SiteError
+    from plantroom.listen import StartupError
     from plantroom.settings import Settings
     from plantroom.simulate import inject, scenario_list, simulate
     from simulators.scenario import ScenarioError
@@ -221,6 +249,8 @@ def _simulate(args: argparse.Namespace) -> int:
     except (SiteError, ScenarioError) as err:
         print(err, file=sys.stderr)
         return 2
+    except (StartupError, ValueError, OSError) as err:
+        return _failed("simulate", err)
     return 0
 
 

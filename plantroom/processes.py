@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from core.events import EventBus
 from core.logs import event
 from core.site import Site, load_site
 from plantroom.broker import EmbeddedBroker, free_port
+from plantroom.listen import StartupError, check_free, listen_socket
 from plantroom.metrics_server import serve_metrics
 from plantroom.settings import Settings
 from simulators.chaos import chaos_scenario
@@ -54,15 +56,27 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-def api_task(context: ApiContext, host: str, port: int, open_reads: bool = False) -> Task:
+def api_task(
+    context: ApiContext,
+    host: str,
+    port: int,
+    open_reads: bool = False,
+    sock: socket.socket | None = None,
+) -> Task:
+    """Serve the API on ``sock``, or on ``host:port`` claimed now: either way a busy port
+    stops the process at start-up with one clear line (StartupError), before anything says
+    it is serving."""
+    sock = sock if sock is not None else listen_socket(host, port, "the API")
+
     async def serve(stop: asyncio.Event) -> None:
         app = create_app(context, open_reads=open_reads)
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
         server = _QuietServer(config)
-        serving = asyncio.ensure_future(server.serve())
+        serving = asyncio.ensure_future(server.serve(sockets=[sock]))
         await stop.wait()
         server.should_exit = True
         await serving
+        sock.close()
 
     return serve
 
@@ -106,13 +120,15 @@ async def run_tasks(tasks: list[Task], stop: asyncio.Event, duration: float | No
 
 
 def mqtt_endpoint(settings: Settings) -> MqttEndpoint:
-    endpoint = MqttEndpoint.parse(settings.mqtt_url)
-    if endpoint.embedded:
-        raise ValueError(
-            "PLANTROOM_MQTT_URL=embedded only works inside `plantroom demo`; "
-            "set it to mqtt://host:1883 for separate processes"
-        )
-    return endpoint
+    return MqttEndpoint.parse(settings.mqtt_url)
+
+
+async def start_embedded_broker(endpoint: MqttEndpoint) -> EmbeddedBroker:
+    """The in-process broker ``PLANTROOM_MQTT_URL=embedded`` (or ``embedded://HOST:PORT``)
+    asks for: one box for a small property needs no separate mosquitto."""
+    broker = EmbeddedBroker(endpoint.port or None, endpoint.host)
+    await broker.start()
+    return broker
 
 
 COMPONENTS = ("collect", "alerts", "api")
@@ -139,23 +155,50 @@ async def run(
     """``plantroom run`` (and ``collect``, ``alerts``, ``api``, which are one component each):
     the named components in one process, on the stores and broker of the environment. In one
     process they share the stores and the live stream: the alert engine evaluates each batch
-    the collectors store, and the API streams the engine's events as they happen."""
+    the collectors store, and the API streams the engine's events as they happen. With
+    ``PLANTROOM_MQTT_URL=embedded`` the collectors get an in-process broker, whose address
+    is printed for the devices. Every start-up failure (site, endpoints, a busy port) is
+    raised before anything is started or announced."""
     site = load_site(settings.site_path)
     tasks: list[Task] = []
-    collecting = None
+    endpoint: MqttEndpoint | None = None
+    shard: Shard | None = None
     if "collect" in components:  # configuration errors before anything is opened
-        collecting = (
-            mqtt_endpoint(settings),
-            Shard.parse(settings.collector_shard, settings.collector_name),
-        )
-    store, records = open_stores(settings, site)
+        endpoint = mqtt_endpoint(settings)
+        shard = Shard.parse(settings.collector_shard, settings.collector_name)
+        if settings.metrics_port is not None:
+            check_free(settings.metrics_host, settings.metrics_port, "metrics")
+    api_sock = listen_socket(host, port, "the API") if "api" in components else None
+    broker: EmbeddedBroker | None = None
+    if endpoint is not None and endpoint.embedded:
+        broker = EmbeddedBroker(endpoint.port or None, endpoint.host)
+        try:
+            await broker.start()
+        except StartupError:
+            if api_sock is not None:
+                api_sock.close()
+            raise
+        endpoint = endpoint.with_port(broker.port)
+    try:
+        ensure_data_dir(settings)
+        store, records = open_stores(settings, site)
+    except BaseException:
+        if api_sock is not None:
+            api_sock.close()
+        if broker is not None:
+            await broker.stop()
+        raise
     bus = EventBus()
     sink: ReadingSink | None = None
-    if collecting is not None:
-        endpoint, shard = collecting
+    if endpoint is not None and shard is not None:
         sink = ReadingSink(store, records, buffer=DiskBuffer(settings.buffer_path))
+        share_group = settings.share_group
+        if endpoint.embedded and share_group:
+            # amqtt ignores $share filters: a shared subscription would receive nothing
+            event(log, "share group ignored on the embedded broker", logging.WARNING)
+            share_group = None
         mqtt_settings = MqttCollectorSettings(
-            endpoint, client_id=settings.client_id, share_group=settings.share_group
+            endpoint, client_id=settings.client_id, share_group=share_group
         )
         tasks += [sink.run, MqttCollector(site, sink, mqtt_settings).run]
         if any(eq.source.modbus is not None for eq in site.equipment):
@@ -171,7 +214,7 @@ async def run(
         tasks += [service.run, *_state_log_tasks(site, store, records, sink, bus)]
         if sink is not None:
             sink.listen(service.notify)  # evaluate as soon as a batch is stored
-    if "api" in components:
+    if api_sock is not None:
         if "alerts" not in components:
             # the engine runs elsewhere: the live stream follows the logbook instead
             names = {eq.id: eq.name for eq in site.equipment}
@@ -179,15 +222,31 @@ async def run(
         context = ApiContext(
             site=site, store=store, records=records, events=bus, max_body=settings.api_max_body
         )
-        tasks += [api_task(context, host, port), handover_task(context)]
+        tasks += [api_task(context, host, port, sock=api_sock), handover_task(context)]
         event(log, "serving api", url=f"http://{host}:{port}/api/v1", site=site.site.id)
+    print(f"plantroom {'+'.join(components)}: site {site.site.id} ({site.site.name})", flush=True)
+    if endpoint is not None:
+        print(f"  MQTT broker:    {endpoint.redacted()}{' (embedded)' if broker else ''}")
+    if api_sock is not None:
+        print(f"  API:            http://{host}:{port}/api/v1/equipment")
+        print(f"  alarm board:    http://{host}:{port}/")
+    print(f"  data directory: {settings.data_dir.resolve()}", flush=True)
     event(log, "running", components=",".join(components), site=site.site.id)
     try:
         await run_tasks(tasks, asyncio.Event(), duration)
     finally:
         store.close()
         records.close()
+        if broker is not None:
+            await broker.stop()
         event(log, "stopped", components=",".join(components))
+
+
+def ensure_data_dir(settings: Settings) -> None:
+    """Create the folder of any SQLite file the settings name (a fresh checkout has none)."""
+    for url in (settings.tsdb_url, settings.db_url):
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _state_log_tasks(
@@ -236,27 +295,43 @@ def modbus_share(site: Site, shard: Shard) -> set[str]:
     return mine
 
 
-async def demo(data_dir: Path, port: int | None, duration: float | None, site_path: Path) -> None:
-    """Everything in one process on embedded defaults, with simulators (``plantroom demo``)."""
+async def demo(
+    data_dir: Path | None, port: int | None, duration: float | None, site_path: Path
+) -> None:
+    """Everything in one process on embedded defaults, with simulators (``plantroom demo``).
+    Every port is claimed or checked before the banner: a busy one is one clear line."""
     site = load_site(site_path)
     settings = Settings.from_env(data_dir)
+    api_port = port or 8080
+    api_sock = listen_socket("127.0.0.1", api_port, "the API")
     broker = EmbeddedBroker()
-    await broker.start()
-    endpoint = MqttEndpoint.parse("embedded").with_port(broker.port)
-    # the demo's own data directory: bring a database of an earlier demo up to date rather
-    # than refuse (production databases are upgraded by ``plantroom migrate``)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    migrate_records(settings.db_url)
-    store, records = open_stores(settings, site)
+    try:
+        await broker.start()
+    except StartupError:
+        api_sock.close()
+        raise
+    try:
+        endpoint = MqttEndpoint.parse("embedded").with_port(broker.port)
+        # the demo shows the whole chain: now and then a machine faults and recovers; the
+        # simulation also serves the site's Modbus machines as simulated gateways
+        simulation = Simulation(site, endpoint, seed=1, scenario=chaos_scenario(site, seed=1))
+        for server in simulation.modbus.servers if simulation.modbus else []:
+            where = f"{server.framing}://{server.host}:{server.port}"
+            check_free(server.host, server.port, f"the simulated Modbus gateway {where}")
+        ensure_data_dir(settings)
+        # the demo brings a records DB of an earlier demo up to date rather than refuse it
+        # (production databases are upgraded by ``plantroom migrate``)
+        migrate_records(settings.db_url)
+        store, records = open_stores(settings, site)
+    except BaseException:
+        api_sock.close()
+        await broker.stop()
+        raise
     sink = ReadingSink(store, records, buffer=DiskBuffer(settings.buffer_path))
     collector = MqttCollector(
         site, sink, MqttCollectorSettings(endpoint, client_id="plantroom-demo-collector")
     )
-    # the demo shows the whole chain: now and then a machine faults and recovers; the
-    # simulation also serves the site's Modbus machines as simulated gateways
-    simulation = Simulation(site, endpoint, seed=1, scenario=chaos_scenario(site, seed=1))
     modbus_collector = ModbusCollector(site, sink)
-    api_port = port or 8080
     bus = EventBus()  # the live alarm stream: alerts, incidents, ticket events, logbook
     context = ApiContext(site=site, store=store, records=records, events=bus)
     recorder = state_recorder(site, store, records, sink, bus)
@@ -266,10 +341,11 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
     sink.listen(alert_service.notify)  # evaluate as soon as a batch is stored
     stop = asyncio.Event()
     print(f"plantroom demo: site {site.site.id} ({site.site.name}), {len(site.equipment)} machines")
-    print(f"  data directory: {data_dir.resolve()}")
-    print(f"  MQTT broker:    mqtt://127.0.0.1:{broker.port} (embedded)")
+    print(f"  data directory: {settings.data_dir.resolve()}")
+    print(f"  MQTT broker:    {broker.url} (embedded)")
     for server in simulation.modbus.servers if simulation.modbus else []:
         print(f"  Modbus gateway: {server.framing}://{server.host}:{server.port} (simulated)")
+    print(f"  alarm board:    http://127.0.0.1:{api_port}/")
     print(f"  API:            http://127.0.0.1:{api_port}/api/v1/equipment")
     print(f"  API docs:       http://127.0.0.1:{api_port}/docs")
     print("  stop with Ctrl-C" + (f"; stopping by itself after {duration:g}s" if duration else ""))
@@ -283,7 +359,7 @@ async def demo(data_dir: Path, port: int | None, duration: float | None, site_pa
                 alert_service.run,
                 modbus_collector.run,
                 # the demo listens on loopback only, so reading without a key is safe there
-                api_task(context, "127.0.0.1", api_port, open_reads=True),
+                api_task(context, "127.0.0.1", api_port, open_reads=True, sock=api_sock),
                 handover_task(context),
             ],
             stop,

@@ -6,6 +6,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+# Every command's one default for local files (SQLite stores, buffer): `plantroom demo`,
+# `run`, `keys` and `verify-log` all read and write the same place unless told otherwise.
+DEFAULT_DATA_DIR = Path("data")
+
+
+def data_dir_from_env(given: Path | None = None) -> Path:
+    """``--data-dir`` when given, else ``$PLANTROOM_DATA_DIR``, else ``data``."""
+    if given is not None:
+        return given
+    return Path(os.environ.get("PLANTROOM_DATA_DIR", "") or DEFAULT_DATA_DIR)
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -26,10 +37,12 @@ class Settings:
     components: str = "collect,alerts,api"
     # the API reads at most this many bytes of a request body (413 past it)
     api_max_body: int = 1_000_000
+    data_dir: Path = DEFAULT_DATA_DIR
 
     @classmethod
-    def from_env(cls, data_dir: Path = Path("data")) -> Settings:
+    def from_env(cls, data_dir: Path | None = None) -> Settings:
         env = os.environ
+        data_dir = data_dir_from_env(data_dir)
         share = env.get("PLANTROOM_MQTT_SHARE_GROUP", "")
         return cls(
             mqtt_url=env.get("PLANTROOM_MQTT_URL", "embedded"),
@@ -45,6 +58,7 @@ class Settings:
             metrics_host=env.get("PLANTROOM_METRICS_HOST", "127.0.0.1"),
             components=env.get("PLANTROOM_COMPONENTS", "") or "collect,alerts,api",
             api_max_body=_bytes("PLANTROOM_API_MAX_BODY", env.get("PLANTROOM_API_MAX_BODY", "")),
+            data_dir=data_dir,
         )
 
 

@@ -14,6 +14,7 @@ import yaml
 from core.endpoints import MqttEndpoint
 from core.site import load_site
 from plantroom.broker import EmbeddedBroker
+from plantroom.listen import check_free
 from plantroom.processes import run_tasks
 from plantroom.settings import Settings
 from simulators.control import send_command
@@ -44,14 +45,31 @@ async def simulate(
     endpoint = MqttEndpoint.parse(settings.mqtt_url)
     broker: EmbeddedBroker | None = None
     if endpoint.embedded:
-        broker = EmbeddedBroker()
+        broker = EmbeddedBroker(endpoint.port or None, endpoint.host)
         await broker.start()
         endpoint = endpoint.with_port(broker.port)
-    simulation = Simulation(site, endpoint, seed=seed, speed=speed, tick=tick, scenario=scenario)
+    try:
+        simulation = Simulation(
+            site, endpoint, seed=seed, speed=speed, tick=tick, scenario=scenario
+        )
+        gateways = simulation.modbus.servers if simulation.modbus else []
+        for server in gateways:  # a busy port: one clear line, before the banner
+            where = f"{server.framing}://{server.host}:{server.port}"
+            check_free(server.host, server.port, f"the simulated Modbus gateway {where}")
+    except BaseException:
+        if broker is not None:
+            await broker.stop()
+        raise
     stop = asyncio.Event()
     print(f"simulating site {site.site.id} ({site.site.name}) at {speed:g}x, seed {seed}")
-    print(f"  MQTT broker: {endpoint.redacted()}{' (embedded)' if broker else ''}")
-    print(f"  inject faults: plantroom inject --site {site_path} EQUIPMENT FAULT [--param K=V]")
+    print(f"  MQTT broker:    {endpoint.redacted()}{' (embedded)' if broker else ''}")
+    for server in gateways:
+        print(f"  Modbus gateway: {server.framing}://{server.host}:{server.port} (simulated)")
+    print(
+        f"  inject faults:  PLANTROOM_MQTT_URL={endpoint.redacted()} plantroom inject "
+        f"--site {site_path} EQUIPMENT FAULT [--param K=V]",
+        flush=True,
+    )
     if scenario is not None:
         print(f"  scenario {scenario.name}: {len(scenario.steps)} steps over {scenario.duration}")
 

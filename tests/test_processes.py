@@ -133,7 +133,6 @@ def test_collector_process_serves_its_metrics(mosquitto: Mosquitto, tmp_path: Pa
 def test_bad_configuration_is_a_clear_error(tmp_path: Path) -> None:
     cases = [
         (env_for(tmp_path, "mqtt://127.0.0.1:1", PLANTROOM_METRICS_PORT="http"), "METRICS_PORT"),
-        (env_for(tmp_path, "embedded"), "only works inside `plantroom demo`"),
         (env_for(tmp_path, "amqp://x"), "must start with mqtt://"),
         (env_for(tmp_path, "mqtt://127.0.0.1:1", PLANTROOM_TSDB_URL="redis://x"), "not supported"),
         (

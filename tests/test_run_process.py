@@ -69,7 +69,7 @@ def test_one_process_collects_alerts_and_streams_the_ticket_as_it_opens(
 
 
 def test_components_come_from_the_environment(tmp_path: Path) -> None:
-    # "embedded" is refused by the collectors, so this runs only if collect is left out
+    # without the collectors no broker is started, embedded or not
     env = env_for(tmp_path, "embedded", PLANTROOM_COMPONENTS="alerts,api")
     key = create_key(env)
     port = free_port()

@@ -39,28 +39,29 @@ def test_example_site_loads_with_chinese_names(site: Site) -> None:
     )
 
 
-def test_every_error_is_reported_with_its_path() -> None:
+def test_every_error_is_reported_with_its_path_in_one_pass() -> None:
     raw = raw_example()
     raw["equipment"][0]["kind"] = "boiler"
     raw["equipment"][1]["building"] = "b9"
     raw["equipment"][2]["id"] = raw["equipment"][3]["id"]
     raw["equipment"][4]["source"] = {"mqtt": {"stale_after": "soon"}}
     raw["equipment"][5]["colour"] = "red"
+    raw["equipment"][6]["building"] = "b7"
     errors = errors_of(raw)
     assert any(e.startswith("equipment[4].source.mqtt.stale_after:") for e in errors)
     assert any(e.startswith("equipment[5].colour:") for e in errors)
-    # reference checks run once the shapes are valid
-    raw = raw_example()
-    raw["equipment"][0]["kind"] = "boiler"
-    raw["equipment"][1]["building"] = "b9"
-    raw["equipment"][2]["id"] = raw["equipment"][3]["id"]
-    errors = errors_of(raw)
+    # the reference checks run in the same pass, on the entries that are well-shaped, and
+    # give the paths in the file's own numbering (entries 4 and 5 were set aside)
     assert (
         "equipment[0].kind: unknown kind 'boiler' (known: elevator, fire_panel, pump, water_tank)"
         in errors
     )
     assert "equipment[1].building: unknown building 'b9'" in errors
+    assert "equipment[6].building: unknown building 'b7'" in errors
     assert f"equipment[3].id: duplicate equipment id '{raw['equipment'][3]['id']}'" in errors
+    # renaming entry 2 (tank-fire) leaves what pointed at it dangling: reported too
+    assert "equipment[3].simulation.fills: unknown equipment 'tank-fire'" in errors
+    assert len(errors) == len(set(errors)) == 7, errors
 
 
 def test_unknown_register_map_and_bad_map_are_errors_with_paths() -> None:
@@ -79,6 +80,8 @@ def test_unknown_register_map_and_bad_map_are_errors_with_paths() -> None:
     }
     errors = errors_of(raw)
     assert any(e.startswith("register_maps.broken.signals.level_pct.order:") for e in errors)
+    # the malformed map is set aside and the rest is cross-checked in the same pass
+    assert "equipment[0].source.modbus.map: unknown map 'pump-vfd-v2'" in errors
     raw["register_maps"]["broken"]["signals"]["level_pct"]["order"] = "CDAB"
     errors = errors_of(raw)
     assert "equipment[0].source.modbus.map: unknown map 'pump-vfd-v2'" in errors

@@ -66,14 +66,29 @@ class Page:
             raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
 
+    def resize(self, width: int, height: int, mobile: bool = False, scale: float = 1) -> None:
+        """Emulate a screen of ``width`` x ``height`` CSS pixels (a phone with ``mobile``)."""
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=scale,
+            mobile=mobile,
+        )
+
     def screenshot(self, path: Path) -> None:
         data = self.call("Page.captureScreenshot", format="png")["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
 
 
+# "network off": every host name but loopback fails to resolve, so a page that needs a CDN
+# (or any outside address) cannot get it, as on an isolated plant network
+OFFLINE_FLAGS = ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+
+
 class Chromium:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, extra_flags: list[str] | None = None) -> None:
         binary = chromium_binary()
         if binary is None:
             raise FileNotFoundError("chromium is not installed (make test installs it)")
@@ -82,6 +97,7 @@ class Chromium:
             [
                 binary,
                 *FLAGS,
+                *(extra_flags or []),
                 f"--remote-debugging-port={self.port}",
                 f"--user-data-dir={workdir / 'profile'}",
                 "about:blank",
