@@ -136,6 +136,25 @@ def overdue(t: TicketFacts, now: datetime) -> bool:
     return any(due is not None and done is None and now > due for due, done in pending)
 
 
+def deadlines_met(t: TicketFacts, now: datetime) -> bool | None:
+    """One ticket as timeliness counts it: True when every judged deadline (respond, on site)
+    was met, False when one was missed, None when none is judged yet (for the ledger)."""
+    judged = [
+        j
+        for j in (
+            _judge(t.responded_at, t.respond_by, now),
+            _judge(t.arrived_at, t.on_site_by, now),
+        )
+        if j is not None
+    ]
+    return all(judged) if judged else None
+
+
+def callback_met(t: TicketFacts, now: datetime, tz: ZoneInfo) -> bool | None:
+    """One ticket as the callback KPI counts it (None: not resolved, or not due yet)."""
+    return _callback(t, now, tz)
+
+
 def _callback(t: TicketFacts, now: datetime, tz: ZoneInfo) -> bool | None:
     if t.resolved_at is None:
         return None

@@ -153,3 +153,85 @@ class OnDutyOut(BaseModel):
         description="who accepted the handover at this shift's start; null: nobody yet"
     )
     previous_handover: HandoverOut | None
+
+
+class LedgerLine(TicketLine):
+    """One repair of the month's ledger (维修台账)."""
+
+    cycle: int
+    acknowledged_at: datetime | None
+    on_site_at: datetime | None
+    repair_hours: float | None = Field(description="resolved − start of its cycle")
+    on_time: bool | None = Field(
+        description="met every deadline that has fallen due; null: none due yet"
+    )
+    repeat: bool = Field(description="a repeat repair (reopened, or same fault within 30 days)")
+
+
+class KpiLine(BaseModel):
+    key: str
+    name: str = Field(description="the KPI's Chinese name")
+    value: float | None = Field(description="ratio 0..1 or hours; null: nothing to count")
+    unit: str = Field(description="ratio or hours")
+    numerator: int | None
+    denominator: int | None
+    target: float | None
+    at_least: bool | None = Field(description="true: value should be ≥ target; false: ≤")
+    on_target: bool | None
+    definition: str
+
+
+class CallbackLine(BaseModel):
+    ticket_id: int
+    equipment: str
+    equipment_name: str
+    resolved_at: datetime
+    callback_at: datetime | None
+    callback_by: str | None
+    remarks: str | None
+    within_one_working_day: bool | None
+
+
+class FailingMachine(BaseModel):
+    equipment: str
+    equipment_name: str
+    building_name: str | None
+    kind: str
+    failures: int
+    repairs: int
+    mttr_hours: float | None
+
+
+class BuildingLine(BaseModel):
+    building: str
+    building_name: str
+    machines: int
+    tickets: int
+    failures: int
+    timeliness: float | None
+    mttr_hours: float | None
+
+
+class PlannedCompliance(BaseModel):
+    inspections_due: int
+    inspections_done: int
+    maintenance_due: int
+    maintenance_done: int
+
+
+class MonthlyReportOut(BaseModel):
+    site: str
+    site_name: str
+    month: str = Field(description="YYYY-MM, the site's local month")
+    timezone: str
+    start: datetime
+    end: datetime
+    complete: bool = Field(description="false while the month is still running")
+    ledger: list[LedgerLine]
+    kpis: list[KpiLine]
+    callbacks: list[CallbackLine]
+    planned: PlannedCompliance | None = Field(
+        description="rounds and maintenance compliance; null: no planned work is recorded"
+    )
+    top_failing: list[FailingMachine]
+    buildings: list[BuildingLine]

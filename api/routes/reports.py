@@ -15,9 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 from api.context import ContextDep
 from api.daily_report import daily_report, document
 from api.errors import bad_request
+from api.monthly_page import document as monthly_document
+from api.monthly_report import monthly_report, parse_month
 from api.printable import csv_download, html_response
 from api.report_rows import site_zone
-from api.schemas_reports import DailyReportOut
+from api.schemas_reports import DailyReportOut, MonthlyReportOut
 
 router = APIRouter(tags=["reports"])
 
@@ -51,5 +53,27 @@ def get_daily(
     doc = document(ctx, report, ctx.clock.now())
     if format == "csv":
         return csv_download(f"daily-{report.site}-{day.isoformat()}.csv", doc)
+    page: HTMLResponse = html_response(doc)
+    return page
+
+
+@router.get("/reports/monthly", response_model=MonthlyReportOut, responses=_FORMATS)
+def get_monthly(
+    ctx: ContextDep,
+    month: Annotated[
+        str | None,
+        Query(description="YYYY-MM, the site's local month (default: last month)", max_length=7),
+    ] = None,
+    format: Format = "json",
+) -> MonthlyReportOut | Response:
+    """The repair ledger, KPIs against targets, callbacks, planned-work compliance, the
+    most-failing machines and the figures per building, for one month."""
+    year, number = parse_month(month, ctx)
+    report = monthly_report(ctx, year, number)
+    if format == "json":
+        return report
+    doc = monthly_document(report, ctx.clock.now())
+    if format == "csv":
+        return csv_download(f"monthly-{report.site}-{report.month}.csv", doc)
     page: HTMLResponse = html_response(doc)
     return page
