@@ -9,6 +9,12 @@ broker, and the batch waits in memory. Memory is bounded by backpressure, never 
 a thread that submits acknowledgeable readings (the MQTT client's) waits while more than
 ``max_pending`` readings are queued, so the broker holds the rest; the event loop's own
 submitters (Modbus polls, stale marks) are never made to wait, and their backlog is logged.
+
+Dead letters take their own, best-effort path (issue 11): a task of their own writes them to
+the records DB, so readings never wait for them, and a records DB that is down or refuses one
+costs only dead letters — held in a bounded queue, retried with backoff, the oldest dropped
+(and counted) past ``max_letters``. The same task prunes dead letters older than
+``letter_retention`` as the collector runs.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from core.logs import FailureTracker, event
 from core.metrics import METRICS, Metrics
@@ -32,12 +39,14 @@ log = logging.getLogger("plantroom.sink")
 
 OnStored = Callable[[], None]
 
+DEFAULT_LETTER_RETENTION = timedelta(days=7)
+MAX_KEPT_LETTERS = 100_000  # rows kept in the records DB whatever their age
+
 
 @dataclass(slots=True)
 class _Pending:
     readings: list[Reading]
     callbacks: list[OnStored]
-    letters: list[DeadLetter]
 
 
 class ReadingSink:
@@ -50,6 +59,8 @@ class ReadingSink:
         max_pending: int = 200_000,
         linger: float = 0.01,
         buffer: DiskBuffer | None = None,
+        letter_retention: timedelta = DEFAULT_LETTER_RETENTION,
+        max_letters: int = 10_000,
     ) -> None:
         self.store = store
         self.records = records
@@ -68,7 +79,14 @@ class ReadingSink:
         self._space = threading.Condition(self._lock)
         self._loop_thread: int | None = None
         self._closing = False
-        self._pending = _Pending([], [], [])
+        self._pending = _Pending([], [])
+        # dead letters waiting for the records DB: bounded, so a flood of them or an outage
+        # of the records DB costs the oldest of them, never memory or readings
+        self._letters: deque[DeadLetter] = deque()
+        self.max_letters = max_letters
+        self.letter_retention = letter_retention
+        self.prune_every = 600.0  # seconds between prunes of old dead letters
+        self._letters_wake = asyncio.Event()
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._failures = FailureTracker(log)
@@ -98,22 +116,34 @@ class ReadingSink:
             self._signal()
 
     def dead_letter(self, letter: DeadLetter) -> None:
+        """Keep ``letter`` if the records DB takes it (best effort; never blocks, never fails
+        the caller). Safe to call from any thread."""
+        dropped = 0
         with self._lock:
-            self._pending.letters.append(letter)
-        self._signal()
+            self._letters.append(letter)
+            while len(self._letters) > self.max_letters:
+                self._letters.popleft()
+                dropped += 1
+        if dropped:
+            self.metrics.inc(
+                "plantroom_dead_letters_dropped_total",
+                dropped,
+                help="Dead letters dropped because the records DB could not take them in time",
+            )
+        self._signal(self._letters_wake)
 
-    def _signal(self) -> None:
+    def _signal(self, wake: asyncio.Event | None = None) -> None:
         loop = self._loop
         if loop is None:
             return
         # a closing loop refuses the call; run() flushes what is pending on its way out
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(self._wake.set)
+            loop.call_soon_threadsafe((wake or self._wake).set)
 
     def _take(self) -> _Pending:
         with self._space:
             taken = self._pending
-            self._pending = _Pending([], [], [])
+            self._pending = _Pending([], [])
             self._space.notify_all()
         if len(taken.readings) <= self.max_pending:
             self._failures.recovered("sink-backlog")
@@ -123,18 +153,20 @@ class ReadingSink:
         with self._lock:
             self._pending.readings[:0] = batch.readings
             self._pending.callbacks[:0] = batch.callbacks
-            self._pending.letters[:0] = batch.letters
 
     async def run(self, stop: asyncio.Event) -> None:
         """Write batches until ``stop`` is set, then flush what is left."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        letters = asyncio.ensure_future(self._keep_letters(stop))
         try:
             await self._run(stop)
         finally:
             with self._space:  # release any submitter still waiting for room
                 self._closing = True
                 self._space.notify_all()
+            stop.set()
+            await letters
 
     async def _run(self, stop: asyncio.Event) -> None:
         self._export_buffer_gauges()
@@ -169,20 +201,11 @@ class ReadingSink:
     def _has_pending(self) -> bool:
         with self._lock:
             p = self._pending
-            return bool(p.readings or p.callbacks or p.letters)
+            return bool(p.readings or p.callbacks)
 
     async def flush(self) -> bool:
         """Write everything pending now; False if the store refused (the batch is kept)."""
         batch = self._take()
-        if batch.letters and self.records is not None:
-            try:
-                await asyncio.to_thread(self.records.add_dead_letters, batch.letters)
-                batch.letters = []
-            except StoreError as err:
-                self._failures.failed("records-db", str(err))
-                self._put_back(batch)
-                return False
-        batch.letters = []
         was_buffering = self.buffer is not None and self.buffer.depth > 0
         buffering = was_buffering
         if not buffering:
@@ -214,6 +237,66 @@ class ReadingSink:
             )
         self._done(batch)
         return True
+
+    async def _keep_letters(self, stop: asyncio.Event) -> None:
+        """Write dead letters to the records DB and prune old ones until ``stop``, then make
+        one last attempt. A failure here is logged once and retried with backoff; it never
+        ends the task and never touches the readings."""
+        loop = asyncio.get_running_loop()
+        backoff = 0.5
+        next_prune = loop.time()
+        while not stop.is_set():
+            if loop.time() >= next_prune:
+                next_prune = loop.time() + self.prune_every
+                await self.prune_letters()
+            self._letters_wake.clear()  # letters that come while writing wake the next wait
+            if await self.write_letters():
+                backoff = 0.5
+                await _first(stop, self._letters_wake, timeout=next_prune - loop.time())
+            else:
+                await _first(stop, timeout=backoff)
+                backoff = min(backoff * 2, 30.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.write_letters(), 5.0)
+
+    async def write_letters(self, chunk: int = 500) -> bool:
+        """Write what dead letters are queued; False if the records DB refused (kept queued)."""
+        if self.records is None:
+            with self._lock:
+                self._letters.clear()
+            return True
+        while True:
+            with self._lock:
+                taken = [self._letters.popleft() for _ in range(min(chunk, len(self._letters)))]
+            if not taken:
+                return True
+            try:
+                await asyncio.to_thread(self.records.add_dead_letters, taken)
+            except Exception as err:  # any failure costs dead letters only, never the sink
+                self._failures.failed("dead-letters", f"{type(err).__name__}: {err}")
+                with self._lock:
+                    self._letters.extendleft(reversed(taken))
+                    while len(self._letters) > self.max_letters:
+                        self._letters.popleft()
+                return False
+            self._failures.recovered("dead-letters")
+
+    async def prune_letters(self) -> int:
+        """Delete dead letters past their retention (and beyond ``MAX_KEPT_LETTERS`` rows)."""
+        if self.records is None:
+            return 0
+        before = datetime.now(UTC) - self.letter_retention
+        try:
+            gone = await asyncio.to_thread(
+                self.records.prune_dead_letters, before, MAX_KEPT_LETTERS
+            )
+        except Exception as err:
+            self._failures.failed("dead-letter-retention", f"{type(err).__name__}: {err}")
+            return 0
+        self._failures.recovered("dead-letter-retention")
+        if gone:
+            event(log, "pruned dead letters", removed=gone, older_than=before.isoformat())
+        return gone
 
     def _done(self, batch: _Pending) -> None:
         for callback in batch.callbacks:
@@ -288,3 +371,11 @@ class ReadingSink:
         if oldest is not None:
             age = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
         self.metrics.set("plantroom_buffer_oldest_age_seconds", age)
+
+
+async def _first(*events: asyncio.Event, timeout: float) -> None:
+    """Wait until one of ``events`` is set, or ``timeout`` seconds."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    await asyncio.wait(waiters, timeout=max(0.0, timeout), return_when="FIRST_COMPLETED")
+    for waiter in waiters:
+        waiter.cancel()

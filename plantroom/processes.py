@@ -191,14 +191,22 @@ async def run(
     bus = EventBus()
     sink: ReadingSink | None = None
     if endpoint is not None and shard is not None:
-        sink = ReadingSink(store, records, buffer=DiskBuffer(settings.buffer_path))
+        sink = ReadingSink(
+            store,
+            records,
+            buffer=DiskBuffer(settings.buffer_path),
+            letter_retention=settings.dead_letter_retention,
+        )
         share_group = settings.share_group
         if endpoint.embedded and share_group:
             # amqtt ignores $share filters: a shared subscription would receive nothing
             event(log, "share group ignored on the embedded broker", logging.WARNING)
             share_group = None
         mqtt_settings = MqttCollectorSettings(
-            endpoint, client_id=settings.client_id, share_group=share_group
+            endpoint,
+            client_id=settings.client_id,
+            share_group=share_group,
+            max_clock_skew=settings.max_clock_skew,
         )
         tasks += [sink.run, MqttCollector(site, sink, mqtt_settings).run]
         if any(eq.source.modbus is not None for eq in site.equipment):
@@ -327,9 +335,20 @@ async def demo(
         api_sock.close()
         await broker.stop()
         raise
-    sink = ReadingSink(store, records, buffer=DiskBuffer(settings.buffer_path))
+    sink = ReadingSink(
+        store,
+        records,
+        buffer=DiskBuffer(settings.buffer_path),
+        letter_retention=settings.dead_letter_retention,
+    )
     collector = MqttCollector(
-        site, sink, MqttCollectorSettings(endpoint, client_id="plantroom-demo-collector")
+        site,
+        sink,
+        MqttCollectorSettings(
+            endpoint,
+            client_id="plantroom-demo-collector",
+            max_clock_skew=settings.max_clock_skew,
+        ),
     )
     modbus_collector = ModbusCollector(site, sink)
     bus = EventBus()  # the live alarm stream: alerts, incidents, ticket events, logbook

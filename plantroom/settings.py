@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+
+from collectors.mqtt.timing import DEFAULT_MAX_SKEW
+from collectors.sink import DEFAULT_LETTER_RETENTION
+from core.site import parse_duration
 
 # Every command's one default for local files (SQLite stores, buffer): `plantroom demo`,
 # `run`, `keys` and `verify-log` all read and write the same place unless told otherwise.
@@ -38,6 +43,10 @@ class Settings:
     # the API reads at most this many bytes of a request body (413 past it)
     api_max_body: int = 1_000_000
     data_dir: Path = DEFAULT_DATA_DIR
+    # device clocks further off than this are reported and not trusted (issue 11)
+    max_clock_skew: timedelta = DEFAULT_MAX_SKEW
+    # dead letters older than this are pruned by the collector as it runs
+    dead_letter_retention: timedelta = DEFAULT_LETTER_RETENTION
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None) -> Settings:
@@ -59,7 +68,24 @@ class Settings:
             components=env.get("PLANTROOM_COMPONENTS", "") or "collect,alerts,api",
             api_max_body=_bytes("PLANTROOM_API_MAX_BODY", env.get("PLANTROOM_API_MAX_BODY", "")),
             data_dir=data_dir,
+            max_clock_skew=_duration(env, "PLANTROOM_MQTT_MAX_CLOCK_SKEW", DEFAULT_MAX_SKEW),
+            dead_letter_retention=_duration(
+                env, "PLANTROOM_DEAD_LETTER_RETENTION", DEFAULT_LETTER_RETENTION
+            ),
         )
+
+
+def _duration(env: os._Environ[str], name: str, default: timedelta) -> timedelta:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = parse_duration(raw)
+    except ValueError as err:
+        raise ValueError(f"{name}: {err}") from None
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ValueError(f"{name} must be a positive duration like 2m or 7d, got {raw!r}")
+    return value
 
 
 def _port(raw: str) -> int | None:

@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.text import safe_text
 from storage.timeseries import StoreError
 
 metadata = sa.MetaData()
@@ -29,6 +30,8 @@ dead_letters = sa.Table(
 )
 
 MAX_KEPT_PAYLOAD = 4096
+MAX_REASON_CHARS = 1000  # a reason quotes device input (keys, values): capped, made storable
+MAX_TOPIC_CHARS = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +68,8 @@ class RecordsDB:
             {
                 "received_at": d.received_at,
                 "source": d.source,
-                "topic": d.topic[:512],
-                "reason": d.reason,
+                "topic": safe_text(d.topic, MAX_TOPIC_CHARS),
+                "reason": safe_text(d.reason, MAX_REASON_CHARS),
                 "payload": d.payload[:MAX_KEPT_PAYLOAD],
                 "payload_size": d.payload_size,
             }
@@ -75,8 +78,30 @@ class RecordsDB:
         try:
             with self.engine.begin() as conn:
                 conn.execute(dead_letters.insert(), rows)
-        except SQLAlchemyError as err:
+        except (SQLAlchemyError, ValueError) as err:  # ValueError: what a driver refuses
             raise StoreError(f"records database: cannot keep dead letters: {err}") from err
+
+    def prune_dead_letters(self, before: datetime, keep_at_most: int) -> int:
+        """Delete dead letters received before ``before``, and the oldest beyond the newest
+        ``keep_at_most``; returns how many went. Dead letters are for diagnosis, not records."""
+        try:
+            with self.engine.begin() as conn:
+                gone = conn.execute(
+                    dead_letters.delete().where(dead_letters.c.received_at < before)
+                ).rowcount
+                cutoff = conn.execute(
+                    sa.select(dead_letters.c.id)
+                    .order_by(dead_letters.c.id.desc())
+                    .offset(keep_at_most)
+                    .limit(1)
+                ).scalar()
+                if cutoff is not None:
+                    gone += conn.execute(
+                        dead_letters.delete().where(dead_letters.c.id <= cutoff)
+                    ).rowcount
+        except SQLAlchemyError as err:
+            raise StoreError(f"records database: cannot prune dead letters: {err}") from err
+        return int(gone)
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         query = sa.select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
