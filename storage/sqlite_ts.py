@@ -89,6 +89,20 @@ class SqliteTimeSeriesStore:
             self._series[key] = sid
         return sid
 
+    def _known_series(self, equipment: str, signal: str) -> int | None:
+        """The id of an existing series. Another process (``plantroom collect`` beside
+        ``plantroom api``) may have created it since this store was opened, so a miss in the
+        cache is looked up in the file (issue 11)."""
+        key = (equipment, signal)
+        sid = self._series.get(key)
+        if sid is None:
+            row = self._db.execute(
+                "SELECT id FROM series WHERE equipment = ? AND signal = ?", key
+            ).fetchone()
+            if row is not None:
+                sid = self._series[key] = int(row[0])
+        return sid
+
     def write(self, readings: Sequence[Reading]) -> None:
         if not readings:
             return
@@ -156,11 +170,11 @@ class SqliteTimeSeriesStore:
         every: timedelta | None = None,
         limit: int | None = None,
     ) -> list[Reading] | list[Bucket]:
-        sid = self._series.get((equipment, signal))
-        if sid is None:
-            return []
         start_ms, end_ms = ms_from_utc(start), ms_from_utc(end)
         with self._lock:
+            sid = self._known_series(equipment, signal)
+            if sid is None:
+                return []
             if every is None:
                 rows = self._db.execute(
                     "SELECT ts_ms, value, quality, reason FROM samples "

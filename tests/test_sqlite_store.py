@@ -84,3 +84,23 @@ def test_reopening_keeps_data_and_series_ids(tmp_path: Path) -> None:
     rows = store.history("pump-domestic-1", "outlet_pressure_mpa", T0, T0 + timedelta(hours=1))
     assert len(rows) == 2
     store.close()
+
+
+def test_two_stores_on_one_file_see_each_others_new_series(tmp_path: Path) -> None:
+    """``plantroom api`` and ``plantroom collect`` as separate processes on one SQLite file
+    (the README's setup): a machine first seen after the reader opened still has history."""
+    reader = SqliteTimeSeriesStore(tmp_path / "shared.db")
+    writer = SqliteTimeSeriesStore(tmp_path / "shared.db")
+    assert reader.history("pump-new", "running", T0, T0 + timedelta(hours=1)) == []
+    reading = Reading("pump-new", "running", T0 + timedelta(minutes=1), 1.0)
+    writer.write([reading])
+    assert reader.history("pump-new", "running", T0, T0 + timedelta(hours=1)) == [reading]
+    buckets = reader.history("pump-new", "running", T0, T0 + timedelta(hours=1), timedelta(hours=1))
+    assert buckets == [Bucket(T0, 1, 1.0, 1.0, 1.0, 1.0)]
+    assert reader.latest(["pump-new"]) == {("pump-new", "running"): reading}
+    # and the reader writing the same series joins it rather than making another
+    later = Reading("pump-new", "running", T0 + timedelta(minutes=2), 0.0)
+    reader.write([later])
+    assert writer.history("pump-new", "running", T0, T0 + timedelta(hours=1)) == [reading, later]
+    reader.close()
+    writer.close()
