@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from api.printable import Document, Table, local_time, number, pct
+from api.printable import Document, Table, day_time, local_time, number, pct
 from api.report_rows import CLASS_ZH, STATUS_ZH, zh
 from api.schemas_reports import KpiLine, MonthlyReportOut
 
@@ -54,11 +54,11 @@ def document(report: MonthlyReportOut, made_at: datetime) -> Document:
                 t.building_name,
                 zh(CLASS_ZH, t.ticket_class),
                 t.title,
-                local_time(t.opened_at, tz),
-                local_time(t.acknowledged_at, tz),
-                local_time(t.on_site_at, tz),
-                local_time(t.resolved_at, tz),
-                local_time(t.closed_at, tz),
+                day_time(t.opened_at, tz),
+                day_time(t.acknowledged_at, tz),
+                day_time(t.on_site_at, tz),
+                day_time(t.resolved_at, tz),
+                day_time(t.closed_at, tz),
                 number(t.repair_hours, 2),
                 _yes_no(t.on_time),
                 _yes_no(t.repeat),
@@ -92,8 +92,8 @@ def document(report: MonthlyReportOut, made_at: datetime) -> Document:
             (
                 c.ticket_id,
                 c.equipment_name,
-                local_time(c.resolved_at, tz),
-                local_time(c.callback_at, tz) or "未回访",
+                day_time(c.resolved_at, tz),
+                day_time(c.callback_at, tz) or "未回访",
                 c.callback_by,
                 c.remarks,
                 _yes_no(c.within_one_working_day),

@@ -2,7 +2,8 @@
 
 A report is a title, a few header lines and a list of ``Table`` sections. The page prints
 on A4 landscape: each table's header repeats on every page, rows never split across pages,
-and long text wraps inside its cell instead of running off the sheet. The CSV (UTF-8 with a
+and text wraps inside its cell instead of running off the sheet (values of a few characters —
+ids, counts, 是/否 — never wrap). The CSV (UTF-8 with a
 BOM, for Excel and WPS) holds the same sections: the first one starts on the first line with
 its header row, so a spreadsheet reads it as a plain table; each later one follows a blank
 line and its title.
@@ -47,6 +48,11 @@ def local_time(ts: datetime | None, tz: ZoneInfo) -> str:
     return "" if ts is None else ts.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
+def day_time(ts: datetime | None, tz: ZoneInfo) -> str:
+    """``03-02 08:00``: for tables within one month, where the year goes without saying."""
+    return "" if ts is None else ts.astimezone(tz).strftime("%m-%d %H:%M")
+
+
 def minutes(span: timedelta) -> str:
     """A duration as people write it: ``2小时5分``, ``45分``."""
     total = round(span.total_seconds() / 60)
@@ -74,11 +80,12 @@ body { font-family: "Noto Sans CJK SC", "WenQuanYi Zen Hei", "Microsoft YaHei", 
 h1 { font-size: 16pt; margin: 0 0 4pt; text-align: center; }
 p.meta { margin: 0 0 2pt; text-align: center; }
 h2 { font-size: 12pt; margin: 10pt 0 3pt; break-after: avoid; }
-table { width: 100%; border-collapse: collapse; table-layout: fixed; margin-bottom: 4pt; }
+table { width: 100%; border-collapse: collapse; margin-bottom: 4pt; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; page-break-inside: avoid; }
 th, td { border: 0.6pt solid #444; padding: 2pt 3pt; text-align: left; vertical-align: top;
-         overflow-wrap: anywhere; word-break: break-word; }
+         overflow-wrap: anywhere; }
+td.short { white-space: nowrap; }
 th { background: #e8e8e8; }
 p.empty, p.note { margin: 0 0 4pt; }
 section { break-inside: auto; }
@@ -105,7 +112,7 @@ def render_html(doc: Document) -> str:
         head = "".join(f"<th>{escape(c)}</th>" for c in table.columns)
         out.append(f"<table><thead><tr>{head}</tr></thead><tbody>")
         for row in table.rows:
-            cells = "".join(f"<td>{escape(_text(v))}</td>" for v in row)
+            cells = "".join(_cell(v) for v in row)
             out.append(f"<tr>{cells}</tr>")
         out.append("</tbody></table></section>")
     if doc.signatures:
@@ -127,6 +134,16 @@ def render_csv(doc: Document) -> str:
         writer.writerow(table.columns)
         writer.writerows([[_text(v) for v in row] for row in table.rows])
     return buffer.getvalue()
+
+
+def _cell(value: Cell) -> str:
+    # short values (ids, counts, 是/否) never wrap: a column of them stays narrow and whole
+    text = _text(value)
+    short = ' class="short"' if len(text) <= SHORT else ""
+    return f"<td{short}>{escape(text)}</td>"
+
+
+SHORT = 6
 
 
 def _text(value: Cell) -> str:

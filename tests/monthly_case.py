@@ -184,7 +184,8 @@ def bulk(records: RecordsDB, site: Site, count: int, seed: int = 14) -> None:
             site,
             rng.choice(machines),
             rng.choice(["general", "urgent"]),
-            f"巡查发现问题第{n + 1}项：设备运行声音异常，需检查轴承润滑与紧固件并记录",
+            # ASCII marks at both ends: a row cut across pages shows them on two pages
+            f"Q{n + 1:02d}A 巡查发现：设备运行声音异常，需检查轴承润滑与紧固件并记录 Q{n + 1:02d}Z",
             opened,
             [("ack", ack), ("resolve", resolved), ("close", closed)],
         )
