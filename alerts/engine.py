@@ -72,6 +72,9 @@ class Inputs:
     hold_for: timedelta = timedelta(0)
     suppressed: bool = False
     flapping: Flapping = _DEFAULT_FLAPPING
+    # when the readings the condition was judged on were taken: an alert's time is its
+    # cause's time, not the moment the engine got round to it (None: no reading, use now)
+    observed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,25 +119,30 @@ def evaluate(
             return _maybe_page(state, now, out)
         state = replace(state, flapping=False)  # steady for a whole window: judge it normally
 
+    # the cause's time; the engine may see a reading stamped a moment ahead of its own clock
+    at = inputs.observed_at or now
+    latest = max(now, at)
     if inputs.condition is True:
         if state.status in (Status.INACTIVE, Status.RESOLVED):
-            state = replace(state, status=Status.PENDING, pending_since=now)
+            state = replace(state, status=Status.PENDING, pending_since=at)
             if inputs.hold_for > timedelta(0):
-                out.append(Transition(Change.PENDING, now, state))
+                out.append(Transition(Change.PENDING, at, state))
         if state.status is Status.PENDING:
             assert state.pending_since is not None
-            if now - state.pending_since >= inputs.hold_for:
-                state = _fire(state, now)
-                out.append(Transition(Change.FIRING, now, state))
+            if latest - state.pending_since >= inputs.hold_for:
+                # it fired when the condition had held for hold_for, which may be before now
+                fired = state.pending_since + inputs.hold_for if inputs.hold_for else at
+                state = _fire(state, fired)
+                out.append(Transition(Change.FIRING, fired, state))
             return state, out
         return _maybe_page(state, now, out)
     if inputs.condition is False:
         if state.status is Status.PENDING:
             state = replace(state, status=Status.INACTIVE, pending_since=None)
-            out.append(Transition(Change.CANCELLED, now, state))
+            out.append(Transition(Change.CANCELLED, at, state))
         elif state.status is Status.FIRING:
-            state = replace(state, status=Status.RESOLVED, resolved_at=now)
-            out.append(Transition(Change.RESOLVED, now, state))
+            state = replace(state, status=Status.RESOLVED, resolved_at=at)
+            out.append(Transition(Change.RESOLVED, at, state))
         return state, out
     if state.status is Status.FIRING:
         return _maybe_page(state, now, out)

@@ -196,7 +196,8 @@ class AlertService:
                 if rule.is_comms:
                     comms[eq.id] = condition
                 suppressed = maintenance and not rule.never_suppress
-                decisions.append(_Decision(rule, eq.id, self._inputs(rule, condition, suppressed)))
+                inputs = self._inputs(rule, condition, suppressed, _observed_at(rule, view))
+                decisions.append(_Decision(rule, eq.id, inputs))
         decisions = self._root_causes(decisions, comms, store_ok)
 
         notices: list[Notice] = []
@@ -210,8 +211,14 @@ class AlertService:
     def _hist(self, eq: Equipment) -> Iterable[str]:
         return (signal for (eq_id, signal) in self.history_signals if eq_id == eq.id)
 
-    def _inputs(self, rule: Rule, condition: bool | None, suppressed: bool) -> Inputs:
-        return Inputs(condition, rule.for_, suppressed, self.config.flapping)
+    def _inputs(
+        self,
+        rule: Rule,
+        condition: bool | None,
+        suppressed: bool,
+        observed_at: datetime | None = None,
+    ) -> Inputs:
+        return Inputs(condition, rule.for_, suppressed, self.config.flapping, observed_at)
 
     def _maintenance(
         self, eq: Equipment, view: MachineView, now: datetime, on_site: set[str]
@@ -391,3 +398,16 @@ class AlertService:
                 self._failures.failed("outbox", str(err))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0)
+
+
+def _observed_at(rule: Rule, view: MachineView) -> datetime | None:
+    """When the newest good reading a rule looks at was taken: the time of an alert's cause.
+    None for rules about missing data (stale, comms), whose cause is the absence of one."""
+    if rule.is_comms:
+        return None
+    stamps = [
+        reading.ts
+        for signal in signals_of(rule.when)
+        if (reading := view.latest.get(signal)) is not None and reading.quality is Quality.GOOD
+    ]
+    return max(stamps, default=None)

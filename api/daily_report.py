@@ -100,9 +100,10 @@ def _line(ctx: ApiContext, eq: Equipment, day: MachineDay) -> MachineDayOut:
                 name_zh=spec.name_zh if spec else None,
                 unit=spec.unit if spec else None,
                 count=stats.count,
-                min=stats.min,
-                max=stats.max,
-                mean=stats.mean,
+                # to the signal's precision (catalogue), as the report's reader needs it
+                min=spec.rounded(stats.min) if spec else stats.min,
+                max=spec.rounded(stats.max) if spec else stats.max,
+                mean=spec.rounded(stats.mean) if spec else stats.mean,
             )
         )
     return MachineDayOut(

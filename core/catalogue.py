@@ -9,6 +9,7 @@ import math
 from enum import StrEnum
 from functools import cache
 from importlib import resources
+from typing import overload
 
 import yaml
 from pydantic import BaseModel, ConfigDict
@@ -21,6 +22,9 @@ class SignalType(StrEnum):
     COUNTER = "counter"
 
 
+DEFAULT_PRECISION = 3
+
+
 class SignalSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -28,6 +32,9 @@ class SignalSpec(BaseModel):
     type: SignalType
     unit: str | None = None
     name_zh: str | None = None
+    # decimals a person is shown (API, board, reports): the instrument's resolution, not
+    # float32's noise (25.8799991607666 is 25.88 A); unset floats and counters show 3
+    precision: int | None = None
 
     def coerce(self, raw: object) -> float:
         """Turn a raw payload value into the stored float, or raise ValueError saying why."""
@@ -68,7 +75,17 @@ class SignalSpec(BaseModel):
             return value != 0.0
         if self.type is SignalType.INT:
             return int(value)
-        return value
+        return self.rounded(value)
+
+    @overload
+    def rounded(self, value: float) -> float: ...
+    @overload
+    def rounded(self, value: None) -> None: ...
+    def rounded(self, value: float | None) -> float | None:
+        """``value`` to this signal's precision (catalogue ``precision``, else 3 decimals)."""
+        if value is None:
+            return None
+        return round(value, DEFAULT_PRECISION if self.precision is None else self.precision)
 
 
 class KindSpec(BaseModel):

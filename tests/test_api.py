@@ -160,3 +160,55 @@ def test_metrics_are_prometheus_text(client: TestClient) -> None:
     response = client.get("/api/v1/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
+
+
+def test_values_are_shown_to_their_signals_precision(
+    client: TestClient, ts_store: SqliteTimeSeriesStore
+) -> None:
+    # a float32 register decodes to 25.8799991607666 A: a person reads 25.9 (catalogue: 1 dp)
+    at = NOW - timedelta(seconds=30)
+    ts_store.write(
+        [
+            Reading("pump-fire-1", "current_a", at, 25.8799991607666),
+            Reading("pump-fire-1", "frequency_hz", at, 49.99999237060547),
+            Reading("tank-fire", "level_pct", at, 66.66666412353516),
+        ]
+    )
+    pump = client.get("/api/v1/equipment/pump-fire-1").json()["signals"]
+    assert pump["current_a"]["value"] == 25.9
+    assert pump["frequency_hz"]["value"] == 50.0
+    tank = client.get("/api/v1/equipment/tank-fire").json()["signals"]
+    assert tank["level_pct"]["value"] == 66.7
+    start = (at - timedelta(minutes=1)).isoformat()
+    end = (at + timedelta(minutes=1)).isoformat()
+    raw = client.get(
+        "/api/v1/equipment/pump-fire-1/readings",
+        params={"signal": "current_a", "start": start, "end": end},
+    ).json()
+    assert [p["value"] for p in raw["points"]] == [25.9]
+    buckets = client.get(
+        "/api/v1/equipment/pump-fire-1/readings",
+        params={"signal": "current_a", "start": start, "end": end, "every": "2m"},
+    ).json()["buckets"]
+    assert [(b["mean"], b["max"], b["last"]) for b in buckets if b["count"]] == [(25.9, 25.9, 25.9)]
+
+
+def test_times_without_an_offset_are_read_in_the_sites_zone(client: TestClient) -> None:
+    # a supervisor asking for November's KPIs means November in Shanghai, not in UTC
+    k = client.get(
+        "/api/v1/kpis", params={"start": "2026-11-01T00:00:00", "end": "2026-11-02"}
+    ).json()
+    assert datetime.fromisoformat(k["start"]) == datetime(2026, 10, 31, 16, 0, tzinfo=UTC)
+    assert datetime.fromisoformat(k["end"]) == datetime(2026, 11, 1, 16, 0, tzinfo=UTC)
+    # the same for readings: 15:30 local is 07:30 UTC, half an hour before NOW
+    points = client.get(
+        "/api/v1/equipment/tank-fire/readings",
+        params={"signal": "level_m", "start": "2026-11-22T15:30:00", "end": "2026-11-22T16:00"},
+    ).json()["points"]
+    assert len(points) == 30
+    assert datetime.fromisoformat(points[0]["ts"]) == datetime(2026, 11, 22, 7, 30, tzinfo=UTC)
+    # an explicit offset is taken as given
+    k = client.get(
+        "/api/v1/kpis", params={"start": "2026-11-01T00:00:00Z", "end": "2026-11-02T00:00:00Z"}
+    )
+    assert datetime.fromisoformat(k.json()["start"]) == datetime(2026, 11, 1, tzinfo=UTC)

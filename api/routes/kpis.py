@@ -39,7 +39,8 @@ def get_kpis(
     """KPIs of the tickets opened in [start, end) (default: the last 30 days up to now);
     the definitions are in ``api/kpis.py`` and the README."""
     now = ctx.clock.now()
-    lo, hi = window(start, end)
+    zone = ZoneInfo(ctx.site.site.timezone)
+    lo, hi = window(start, end, zone)  # a time without offset is the site's local time
     hi = hi or now
     lo = lo or hi - timedelta(days=30)
     if lo >= hi:
@@ -47,7 +48,7 @@ def get_kpis(
     with ctx.records.engine.connect() as conn:
         rows = tickets_since(conn, lo - REPEAT_WINDOW)
     kinds = {eq.id: eq.kind for eq in ctx.site.equipment}
-    k = compute_kpis([facts(r) for r in rows], kinds, lo, hi, now, ZoneInfo(ctx.site.site.timezone))
+    k = compute_kpis([facts(r) for r in rows], kinds, lo, hi, now, zone)
     return KpisOut(
         start=k.start,
         end=k.end,

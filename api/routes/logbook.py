@@ -95,7 +95,7 @@ def get_log(
 ) -> LogPage | Response:
     """The machine's logbook, time-ordered; CSV exports every matching entry (UTF-8, BOM)."""
     eq = machine_or_404(ctx, equipment_id)
-    lo, hi = window(start, end)
+    lo, hi = window(start, end, ZoneInfo(ctx.site.site.timezone))
     query = LogQuery(eq.id, lo, hi, tuple(type or ()), descending=order == "desc")
     with ctx.records.engine.connect() as conn:
         if format == "csv":

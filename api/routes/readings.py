@@ -127,8 +127,9 @@ def get_readings(
     spec = ctx.catalogue.kind(eq.kind).signals.get(signal)
     if spec is None:
         raise not_found(f"equipment '{eq.id}' ({eq.kind}) has no signal '{signal}'")
-    hi = utc(end, "end") if end is not None else ctx.clock.now()
-    lo = utc(start, "start") if start is not None else hi - DEFAULT_SPAN
+    zone = ZoneInfo(ctx.site.site.timezone)  # a time without offset is the site's local time
+    hi = utc(end, "end", zone) if end is not None else ctx.clock.now()
+    lo = utc(start, "start", zone) if start is not None else hi - DEFAULT_SPAN
     if lo >= hi:
         raise bad_request(f"start ({lo.isoformat()}) must be before end ({hi.isoformat()})")
     width = _width(every, lo, hi)
@@ -145,8 +146,16 @@ def get_readings(
     if width is None:
         _raw_page(ctx, out, spec, limit, request)
     else:
+        r = spec.rounded  # to the signal's precision, as people read it
         out.buckets = [
-            BucketOut(ts=b.start, count=b.count, mean=b.mean, min=b.min, max=b.max, last=b.last)
+            BucketOut(
+                ts=b.start,
+                count=b.count,
+                mean=r(b.mean),
+                min=r(b.min),
+                max=r(b.max),
+                last=r(b.last),
+            )
             for b in ctx.store.history(eq.id, signal, lo, hi, width)
             if isinstance(b, Bucket)
         ]
@@ -186,8 +195,9 @@ def _csv_export(
 
     def bucket_pages() -> Iterator[list[tuple[object, ...]]]:
         assert width is not None
+        r = spec.rounded
         yield [
-            (local(b.start), b.start.isoformat(), b.count, b.mean, b.min, b.max, b.last)
+            (local(b.start), b.start.isoformat(), b.count, r(b.mean), r(b.min), r(b.max), r(b.last))
             for b in ctx.store.history(equipment, signal, start, end, width)
             if isinstance(b, Bucket)
         ]

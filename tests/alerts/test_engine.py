@@ -87,3 +87,22 @@ def test_suppressed_fires_without_paging_then_pages_when_maintenance_ends() -> N
     assert transitions == []
     state, transitions = evaluate(state, Inputs(True), T0 + timedelta(seconds=2))
     assert [t.change for t in transitions] == [Change.PAGED] and transitions[0].pages
+
+
+def test_an_alerts_time_is_its_causes_time() -> None:
+    # the trip reading was taken at T0 + 1 s (the device's clock is a second ahead of the
+    # engine's, or it was stored a moment before this step): the alert is stamped with it
+    trip = T0 + timedelta(seconds=1)
+    state, out = evaluate(AlertState.new("pump_trip", "p"), Inputs(True, observed_at=trip), T0)
+    assert [(t.change, t.at) for t in out] == [(Change.FIRING, trip)]
+    assert state.firing_since == trip
+    cleared = T0 + timedelta(seconds=20)
+    state, out = evaluate(state, Inputs(False, observed_at=cleared), T0 + timedelta(seconds=25))
+    assert [(t.change, t.at) for t in out] == [(Change.RESOLVED, cleared)]
+    # with a hold: pending from the reading, firing once it had held (the engine was late)
+    hold = timedelta(seconds=30)
+    dry = AlertState.new("dry_running", "p")
+    dry, out = evaluate(dry, Inputs(True, hold, observed_at=T0), T0 + timedelta(seconds=2))
+    assert [(t.change, t.at) for t in out] == [(Change.PENDING, T0)]
+    dry, out = evaluate(dry, Inputs(True, hold, observed_at=T0), T0 + timedelta(seconds=45))
+    assert [(t.change, t.at) for t in out] == [(Change.FIRING, T0 + hold)]

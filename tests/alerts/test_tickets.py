@@ -332,3 +332,22 @@ def test_an_overflow_is_not_also_a_high_level_ticket(rig: Rig) -> None:
     rig.set("tank-1", level_pct=99.5, high_level=1)
     rig.tick(times=15)
     assert [t["rule_id"] for t in rig.tickets()] == ["tank_overflow"]
+
+
+def test_a_tickets_deadlines_run_from_the_reading_that_caused_it(rig: Rig) -> None:
+    rig.tick()
+    rig.set("pump-1", fault=1)
+    rig.clock.advance(1)
+    fault_at = rig.clock.now()
+    rig.write()  # the trip is stored with the time it was read...
+    rig.clock.advance(3)
+    rig.notices += rig.service.step()  # ...and the engine gets to it 3 s later
+    [ticket] = rig.tickets()
+    assert aware(ticket["respond_by"]) == fault_at + minutes(10)
+    with rig.records.engine.connect() as conn:
+        [firing] = [
+            e
+            for e in conn.execute(sa.select(logbook.logbook)).mappings()
+            if e["equipment"] == "pump-1" and e["type"] == "alert"
+        ]
+    assert aware(firing["ts"]) == fault_at
