@@ -29,7 +29,7 @@ dashboards: venv
 	$(PY) -m dashboards.build $(if $(SITE),--site $(SITE))
 
 bench-influx: venv system-deps
-	$(PY) -m bench.influx_write
+	$(PY) -m bench.influx_write $(BENCH_ARGS)
 
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
@@ -55,7 +55,18 @@ test: system-deps venv lint typecheck pytest
 bench: bench-ingest bench-modbus bench-alerts
 
 bench-ingest: venv system-deps
-	$(PY) -m bench.ingest
+	$(PY) -m bench.ingest $(BENCH_ARGS)
+
+# Node-RED beside plantroom, both draining one backlog into VictoriaMetrics. Node-RED 4 (5 needs
+# Node.js >= 22.9; Debian's is 20) and its InfluxDB node come from npm into a scratch directory.
+PEER_DIR ?= data/bench-peer
+.PHONY: bench-peer
+bench-peer: venv system-deps
+	$(MAKE) --no-print-directory system-deps DEBIAN_PACKAGES=nodejs
+	command -v npm >/dev/null || $(MAKE) --no-print-directory system-deps DEBIAN_PACKAGES=npm
+	test -f $(PEER_DIR)/node_modules/node-red/red.js || npm install --prefix $(PEER_DIR) \
+	  --no-audit --no-fund --loglevel=error node-red@4.1.8 node-red-contrib-influxdb@0.7.0
+	$(PY) -m bench.peer --node-red-dir $(PEER_DIR) $(BENCH_ARGS)
 
 bench-modbus: venv
 	$(PY) -m bench.modbus $(BENCH_ARGS)

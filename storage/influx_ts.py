@@ -37,7 +37,6 @@ from urllib.parse import parse_qs, quote, unquote, urlparse
 
 import httpx
 from influxdb_client.client.influxdb_client import InfluxDBClient
-from influxdb_client.client.write.point import Point
 from influxdb_client.client.write.retry import WritesRetry
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.write_precision import WritePrecision
@@ -134,36 +133,113 @@ def _lp_tags(equipment: str, tags: Mapping[str, SeriesTags]) -> tuple[str, dict[
     }
 
 
+# Line protocol escaping, character for character as influxdb-client's ``Point`` does it (the
+# golden cases in tests/test_line_protocol.py hold both to the same output): measurement names
+# escape comma and space, tag keys and values and field keys also the equals sign, and all
+# three write tab, CR and LF as ``\t``, ``\r``, ``\n``; string field values escape only the
+# double quote and the backslash.
+_ESCAPE_MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"})
+_ESCAPE_KEY = str.maketrans(
+    {",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n", "\t": r"\t", "\r": r"\r"}
+)
+_ESCAPE_STRING = str.maketrans({'"': r"\"", "\\": r"\\"})
+
+
+def _tag_value(value: str) -> str:
+    escaped = value.translate(_ESCAPE_KEY)
+    # a value ending in a backslash would escape the separator after it
+    return escaped + " " if escaped.endswith("\\") else escaped
+
+
+def _string_field(value: str) -> str:
+    return '"' + value.translate(_ESCAPE_STRING) + '"'
+
+
+def _float_text(value: float) -> str | None:
+    """Shortest round-trip text, without Python's trailing ``.0``; None for NaN/inf, which
+    line protocol cannot carry (the field is left out, as influxdb-client does)."""
+    if value - value != 0.0:  # NaN and ±inf; cheaper than math.isfinite on the hot path
+        return None
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _series_prefix(equipment: str, tags: Mapping[str, SeriesTags]) -> str:
+    """``measurement,tag=value,…`` of a machine's points; tags sorted, empty ones left out."""
+    measurement, point_tags = _lp_tags(equipment, tags)
+    parts = [measurement.translate(_ESCAPE_MEASUREMENT)]
+    for key, value in sorted(point_tags.items()):
+        if value:
+            parts.append(f"{key.translate(_ESCAPE_KEY)}={_tag_value(value)}")
+    return ",".join(parts)
+
+
 def line_protocol(readings: Sequence[Reading], tags: Mapping[str, SeriesTags]) -> list[str]:
-    """Line protocol for ``readings``: one line per (machine, millisecond), fields per signal.
+    """Line protocol for ``readings``: one line per (machine, millisecond), fields per signal
+    (sorted by name), millisecond timestamps.
 
     Within a batch a later reading of the same signal and timestamp replaces an earlier one.
+    Serialised by hand, once per value: building influxdb-client ``Point`` objects was most
+    of the cost of a write (issue 17).
     """
-    points: dict[tuple[str, int], dict[str, float | str]] = {}
+    # (machine, ms) -> field name -> "name=value"; the names of a signal's non-good fields
+    # exist only in points that hold one (``mixed``), so a good value usually replaces by key
+    points: dict[tuple[str, int], dict[str, str]] = {}
+    mixed: set[tuple[str, int]] = set()
+    names: dict[str, str] = {}  # signal -> escaped field key
+    last_ts: datetime | None = None
+    last_eq = ""
+    ts_ms = 0
+    key = ("", 0)
+    fields: dict[str, str] = {}
+    good = Quality.GOOD
     for r in readings:
-        fields = points.setdefault((r.equipment, ms_from_utc(r.ts)), {})
-        for name in (r.signal, *(r.signal + s for s in _SUFFIXES)):
-            fields.pop(name, None)
-        if r.quality is Quality.GOOD:
-            assert r.value is not None  # Reading enforces it
-            fields[r.signal] = float(r.value)
+        # the readings of one message share their machine and datetime: one lookup for all
+        if r.ts is not last_ts or r.equipment is not last_eq:
+            if r.ts is not last_ts:
+                last_ts, ts_ms = r.ts, ms_from_utc(r.ts)
+            last_eq = r.equipment
+            key = (last_eq, ts_ms)
+            found = points.get(key)
+            if found is None:
+                found = points[key] = {}
+            fields = found
+        signal = r.signal
+        name = names.get(signal)
+        if name is None:
+            name = names[signal] = signal.translate(_ESCAPE_KEY)
+        value = r.value
+        if r.quality is good and value is not None:
+            if key in mixed:
+                for suffix in _SUFFIXES:
+                    fields.pop(signal + suffix, None)
+            if type(value) is not float:
+                value = float(value)
+            if value - value != 0.0:  # NaN or ±inf: line protocol cannot carry them
+                fields.pop(signal, None)
+                continue
+            text = repr(value)
+            fields[signal] = f"{name}={text[:-2] if text.endswith('.0') else text}"
+            continue
+        mixed.add(key)
+        fields.pop(signal, None)
+        fields[signal + QUALITY_SUFFIX] = f"{name}{QUALITY_SUFFIX}={_string_field(r.quality)}"
+        fields[signal + REASON_SUFFIX] = f"{name}{REASON_SUFFIX}={_string_field(r.reason or '')}"
+        text_or_none = None if value is None else _float_text(float(value))
+        if text_or_none is None:
+            fields.pop(signal + RAW_SUFFIX, None)
         else:
-            fields[r.signal + QUALITY_SUFFIX] = r.quality.value
-            fields[r.signal + REASON_SUFFIX] = r.reason or ""
-            if r.value is not None:
-                fields[r.signal + RAW_SUFFIX] = float(r.value)
+            fields[signal + RAW_SUFFIX] = f"{name}{RAW_SUFFIX}={text_or_none}"
+    prefixes: dict[str, str] = {}
     lines = []
-    for (equipment, ts_ms), fields in points.items():
-        measurement, point_tags = _lp_tags(equipment, tags)
-        point: Any = Point(measurement)  # type: ignore[no-untyped-call]  # untyped library
-        point.time(ts_ms, WritePrecision.MS)
-        for key, tag_value in point_tags.items():
-            point.tag(key, tag_value)
-        for name, value in fields.items():
-            point.field(name, value)
-        line: str = point.to_line_protocol(WritePrecision.MS)
-        if line:  # a point whose only values were NaN has no fields and no line
-            lines.append(line)
+    for (equipment, ms), fields in points.items():
+        if not fields:  # a point whose only values were NaN has no fields and no line
+            continue
+        prefix = prefixes.get(equipment)
+        if prefix is None:
+            prefix = prefixes[equipment] = _series_prefix(equipment, tags)
+        body = ",".join([fields[k] for k in sorted(fields)])
+        lines.append(f"{prefix} {body} {ms}")
     return lines
 
 
@@ -275,7 +351,7 @@ class InfluxTimeSeriesStore:
                 self._write_api.write(
                     bucket=bucket,
                     org=self.config.org or "-",
-                    record=chunk,
+                    record="\n".join(chunk),  # one body: the client handles no line twice
                     write_precision=cast(WritePrecision, WritePrecision.MS),
                 )
             except Exception as err:  # influxdb-client raises ApiException or urllib3 errors
