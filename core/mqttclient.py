@@ -30,6 +30,12 @@ def make_client(
         protocol=mqtt.MQTTv311,
         manual_ack=manual_ack,
     )
+    configure_client(client, endpoint, max_inflight)
+    return client
+
+
+def configure_client(client: mqtt.Client, endpoint: MqttEndpoint, max_inflight: int = 100) -> None:
+    """Credentials, TLS, reconnect delays and queues for a client built by hand (a subclass)."""
     if endpoint.username:
         client.username_pw_set(endpoint.username, endpoint.password)
     if endpoint.tls:
@@ -37,4 +43,3 @@ def make_client(
     client.reconnect_delay_set(min_delay=1, max_delay=30)
     client.max_inflight_messages_set(max_inflight)
     client.max_queued_messages_set(0)
-    return client

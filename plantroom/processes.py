@@ -207,6 +207,7 @@ async def run(
             client_id=settings.client_id,
             share_group=share_group,
             max_clock_skew=settings.max_clock_skew,
+            queue_probe=settings.queue_probe,
         )
         tasks += [sink.run, MqttCollector(site, sink, mqtt_settings).run]
         if any(eq.source.modbus is not None for eq in site.equipment):

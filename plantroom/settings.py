@@ -47,6 +47,8 @@ class Settings:
     max_clock_skew: timedelta = DEFAULT_MAX_SKEW
     # dead letters older than this are pruned by the collector as it runs
     dead_letter_retention: timedelta = DEFAULT_LETTER_RETENTION
+    # in a share group, the queued messages the broker must keep per offline session (0: off)
+    queue_probe: int = 10_000
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None) -> Settings:
@@ -72,6 +74,7 @@ class Settings:
             dead_letter_retention=_duration(
                 env, "PLANTROOM_DEAD_LETTER_RETENTION", DEFAULT_LETTER_RETENTION
             ),
+            queue_probe=_count("PLANTROOM_MQTT_QUEUE_PROBE", env.get("PLANTROOM_MQTT_QUEUE_PROBE")),
         )
 
 
@@ -86,6 +89,14 @@ def _duration(env: os._Environ[str], name: str, default: timedelta) -> timedelta
     if not isinstance(value, timedelta) or value <= timedelta(0):
         raise ValueError(f"{name} must be a positive duration like 2m or 7d, got {raw!r}")
     return value
+
+
+def _count(name: str, raw: str | None, default: int = 10_000) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or int(raw) > 10_000_000:
+        raise ValueError(f"{name} must be a whole number from 0 to 10000000, got {raw!r}")
+    return int(raw)
 
 
 def _port(raw: str) -> int | None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from collectors.mqtt.group import ShareGroup
 from collectors.mqtt.payloads import Decoded, PayloadError, Reject, TopicRouter
 from collectors.mqtt.timing import DEFAULT_MAX_SKEW, Timekeeper
 from collectors.sink import ReadingSink
@@ -68,6 +69,12 @@ class MqttCollectorSettings:
     stale_check_every: float = 1.0
     # device clocks further off than this are not trusted (stored at arrival, reported)
     max_clock_skew: timedelta = DEFAULT_MAX_SKEW
+    # a dead member is announced by the broker 1.5 x keepalive after its connection went
+    # silent (at once when its process dies): this bounds how late its share is taken over
+    keepalive: int = 15
+    # in a share group: how many queued messages the broker must keep for a disconnected
+    # session (measured at start, warned about when short); 0 skips the probe
+    queue_probe: int = 10_000
 
 
 class MqttCollector:
@@ -106,6 +113,18 @@ class MqttCollector:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        # in a share group, live members take over the session of one that dies (group.py)
+        self.group: ShareGroup | None = None
+        if settings.share_group:
+            self.group = ShareGroup(
+                settings.endpoint,
+                settings.share_group,
+                settings.client_id,
+                self._filters,
+                self._on_message,
+                queue_probe=settings.queue_probe,
+            )
+            self.group.set_will(self.client)
 
     # ------------------------------------------------------------ paho thread callbacks
 
@@ -123,6 +142,8 @@ class MqttCollector:
             )
             return
         client.subscribe([(f, 1) for f in self._filters()])
+        if self.group is not None:
+            self.group.joined(client)
         self._failures.recovered("mqtt-broker", broker=self.settings.endpoint.redacted())
         event(log, "subscribed", filters=",".join(self._filters()))
         if self._loop is not None:
@@ -303,14 +324,19 @@ class MqttCollector:
         self._loop = asyncio.get_running_loop()
         endpoint = self.settings.endpoint
         event(log, "connecting", broker=endpoint.redacted(), client_id=self.settings.client_id)
-        self.client.connect_async(endpoint.host, endpoint.port, keepalive=30)
+        self.client.connect_async(endpoint.host, endpoint.port, keepalive=self.settings.keepalive)
         self.client.loop_start()
+        group = None if self.group is None else asyncio.ensure_future(self.group.run(stop))
         try:
             while not stop.is_set():
                 self.check_stale()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.stale_check_every)
         finally:
+            if self.group is not None:
+                await asyncio.to_thread(self.group.leaving, self.client)
+            if group is not None:
+                await group
             self.client.disconnect()
             self.client.loop_stop()
 

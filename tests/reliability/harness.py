@@ -36,6 +36,7 @@ class SequencePublisher(threading.Thread):
         self.count = count
         self.interval = interval
         self.published = 0
+        self.published_at: dict[int, float] = {}  # seq -> time.monotonic() when published
         self.base_ms = int(datetime.now(UTC).timestamp() * 1000) - 60_000
 
     def run(self) -> None:
@@ -54,6 +55,7 @@ class SequencePublisher(threading.Thread):
         for seq in range(1, self.count + 1):
             payload = {"ts": self.base_ms + seq, "seq": seq, "values": {"starts": seq}}
             # while the broker is away paho keeps the message and sends it on reconnect
+            self.published_at[seq] = time.monotonic()
             client.publish(TOPIC, json.dumps(payload), qos=1)
             self.published = seq
             next_at += self.interval
@@ -157,7 +159,48 @@ def collector_env(tmp_path: Path, mqtt_url: str, client_id: str) -> dict[str, st
         "PLANTROOM_DB_URL": f"sqlite:///{tmp_path / 'records.db'}",
         "PLANTROOM_BUFFER_PATH": str(tmp_path / f"buffer-{client_id}.db"),
         "PLANTROOM_SITE": str(ROOT / "examples" / "site.yaml"),
+        # the broker's queue limit is probed with 2,000 messages, not 10,000: still above
+        # mosquitto's default 1,000, and light on this small machine
+        "PLANTROOM_MQTT_QUEUE_PROBE": "2000",
     }
+
+
+class ArrivalMonitor(threading.Thread):
+    """Notes when each number first shows up in the store (polling every 50 ms), so a test
+    can tell how late each reading was stored after it was published."""
+
+    def __init__(self, ts_path: Path) -> None:
+        super().__init__(daemon=True)
+        self.ts_path = ts_path
+        self.seen_at: dict[int, float] = {}
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.05):
+            if not self.ts_path.exists():
+                continue
+            now = time.monotonic()
+            try:
+                with sqlite3.connect(f"file:{self.ts_path}?mode=ro", uri=True) as db:
+                    values = db.execute(
+                        "SELECT s.value FROM samples s JOIN series r ON r.id = s.series_id "
+                        "WHERE r.equipment = 'pump-domestic-1' AND r.signal = 'starts' "
+                        "AND s.quality = 'good'"
+                    ).fetchall()
+            except sqlite3.OperationalError:
+                continue  # the store is being created
+            for (value,) in values:
+                self.seen_at.setdefault(int(value), now)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join(5)
+
+    def delays(self, published_at: dict[int, float]) -> dict[int, float]:
+        """Seconds from publishing to storing, for each number stored."""
+        return {
+            seq: self.seen_at[seq] - t for seq, t in published_at.items() if seq in self.seen_at
+        }
 
 
 def wait_published(publisher: SequencePublisher, seq: int, timeout: float = 60.0) -> None:
