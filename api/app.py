@@ -67,4 +67,11 @@ def create_app(context: ApiContext, *, open_reads: bool = False) -> FastAPI:
         """The monitoring room's alarm board (监控中心报警屏); its data comes from the API."""
         return board_html
 
+    handover_html = resources.files("api").joinpath("static/handover.html").read_text("utf-8")
+
+    @app.get("/handover", response_class=HTMLResponse, include_in_schema=False)
+    def handover_page() -> str:
+        """The shift handover page (交接班): read, sign off, accept; data from the API."""
+        return handover_html
+
     return app
