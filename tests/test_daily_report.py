@@ -133,8 +133,14 @@ async def test_daily_report_by_hand(context: ApiContext, records: RecordsDB) -> 
     viewer = auth(new_key(records, Role.VIEWER))
     async with client_for(context) as client:
         response = await client.get("/api/v1/reports/daily", headers=viewer)  # yesterday
+        assert isinstance(context.clock, FakeClock)
+        context.clock.advance(30 * 86400)  # a month later, the same day recomputes the same
+        later = await client.get(
+            "/api/v1/reports/daily", params={"date": "2026-03-02"}, headers=viewer
+        )
     assert response.status_code == 200
     report = response.json()
+    assert later.json() == report
     assert report["date"] == "2026-03-02" and report["complete"] is True
     assert report["start"] == "2026-03-02T00:00:00+08:00"
     lines = {m["equipment"]: m for m in report["machines"]}
