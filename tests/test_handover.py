@@ -3,6 +3,8 @@ both signatures through the API, the hash-chained logbook, and the board's flag.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,13 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from api import ApiContext
-from api.handover import draft
+from api.handover import draft, drafter
 from core.clock import FakeClock
 from core.readings import Quality, Reading
 from core.shifts import ShiftWindow
 from core.site import Site
 from core.tickets import Due
-from storage import RecordsDB, SqliteTimeSeriesStore, logbook
+from storage import RecordsDB, SqliteTimeSeriesStore, handovers, logbook
 from storage.api_keys import Role
 from storage.logbook import LogEntry
 from storage.logbook_query import LogQuery, read_all
@@ -239,3 +241,35 @@ async def test_without_a_rota_there_are_no_handovers(
         assert response.status_code == 404 and "no shifts" in response.json()["error"]
         board = (await client.get("/api/v1/board", headers=viewer)).json()
         assert board["handovers_overdue"] == []
+
+
+async def test_the_drafter_drafts_as_shifts_end(context: ApiContext, clock: FakeClock) -> None:
+    """The API process's loop: a draft at once for the shift just ended, then nothing new
+    until the next shift ends; idempotent however often it runs."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(drafter(context, stop, every=0.01))
+    try:
+        await _until(lambda: _count(context) == 1)
+        clock.advance(11 * 3600)  # 07:00 next morning: the night shift has not ended
+        await asyncio.sleep(0.05)
+        assert _count(context) == 1
+        clock.advance(3600 + 1)  # 08:00:31: it has
+        await _until(lambda: _count(context) == 2)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    with context.records.engine.connect() as conn:
+        names = [h.shift_name for h in handovers.recent(conn, "lakeside")]
+    assert names == ["夜班", "白班"]
+
+
+def _count(context: ApiContext) -> int:
+    with context.records.engine.connect() as conn:
+        return len(handovers.recent(conn, "lakeside"))
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
