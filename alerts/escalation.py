@@ -1,8 +1,10 @@
 """Deadlines that pass escalate: duty engineer → supervisor → manager (DESIGN §8).
 
-A deadline breached escalates one level (to the supervisor); still breached after as long
-again, a second level (to the manager). Each level is one ticket event, deduplicated in the
-database by ``esc:{ticket}:{cycle}:{deadline}:{level}``, so several engines escalate once.
+Which levels a ticket's current cycle has reached is ``core.tickets.escalation_levels`` (a
+deadline breached: the supervisor; still unmet after as long again: the manager, both measured
+from the cycle's own start, so a reopened ticket starts again at level 0). Each level is one
+ticket event, deduplicated in the database by ``esc:{ticket}:{cycle}:{deadline}:{level}``, so
+several engines escalate once.
 """
 
 from __future__ import annotations
@@ -10,76 +12,64 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, RowMapping
+from sqlalchemy.engine import Engine
 
-from core.tickets import AWAITING_RESPONSE, ESCALATION, FINAL, NOT_ON_SITE, TicketStatus
-from storage.tickets import Notice, add_event, aware, ticket_events, tickets
-
-_DEADLINES = (
-    ("respond", "respond_by", AWAITING_RESPONSE, "未按时接单"),
-    ("on_site", "on_site_by", NOT_ON_SITE, "未按时到场"),
-    (
-        "resolve",
-        "resolve_by",
-        frozenset(TicketStatus) - FINAL - {TicketStatus.RESOLVED},
-        "未按时完工",
-    ),
+from core.notices import Notice
+from core.tickets import (
+    ESCALATION,
+    ESCALATION_TEXT,
+    FINAL,
+    TicketEvent,
+    deadline_text,
+    escalation_levels,
 )
-
-
-def breaches(ticket: RowMapping, now: datetime) -> list[tuple[str, int, str]]:
-    """(deadline, level, message) for every escalation level this ticket has reached."""
-    out: list[tuple[str, int, str]] = []
-    start = aware(ticket["cycle_start"])
-    status = TicketStatus(ticket["status"])
-    for name, column, pending_in, message in _DEADLINES:
-        due = aware(ticket[column])
-        if due is None or start is None or status not in pending_in or now <= due:
-            continue
-        out.append((name, 1, message))
-        if now > due + (due - start):
-            out.append((name, 2, message))
-    return out
+from storage.tickets import add_event, ticket_events, ticket_of, tickets
 
 
 def escalate_due(engine: Engine, now: datetime) -> list[Notice]:
     """Add the escalation events that are due; returns them for the live stream."""
     notices: list[Notice] = []
     with engine.begin() as conn:
-        live = conn.execute(
-            sa.select(tickets).where(tickets.c.status.not_in([s.value for s in FINAL]))
-        ).mappings()
-        rows = list(live)
-        if not rows:
+        rows = conn.execute(sa.select(tickets).where(tickets.c.status.not_in(FINAL))).mappings()
+        live = [ticket_of(r) for r in rows]
+        if not live:
             return []
         done = {
             str(k)
             for (k,) in conn.execute(
                 sa.select(ticket_events.c.dedupe_key).where(
-                    ticket_events.c.ticket_id.in_([r["id"] for r in rows]),
-                    ticket_events.c.type == "escalated",
+                    ticket_events.c.ticket_id.in_([t.id for t in live]),
+                    ticket_events.c.type == TicketEvent.ESCALATED,
                 )
             )
         }
-        for ticket in rows:
-            for deadline, level, message in breaches(ticket, now):
-                key = f"esc:{ticket['id']}:{ticket['cycle']}:{deadline}:{level}"
+        for ticket in live:
+            for deadline, level in escalation_levels(ticket.cycle, ticket.ticket_class, now):
+                key = f"esc:{ticket.id}:{ticket.cycle.number}:{deadline.value}:{level}"
                 if key in done:
                     continue
+                to = ESCALATION[level]
                 notice = add_event(
                     conn,
                     ticket,
-                    "escalated",
+                    TicketEvent.ESCALATED,
                     now,
-                    f"{message}，升级至{ESCALATION[level]}",
-                    data={"deadline": deadline, "level": level, "notify": ESCALATION[level]},
+                    f"未按时{deadline_text(deadline, ticket.ticket_class)}，"
+                    f"升级至{ESCALATION_TEXT[to]}",
                     dedupe_key=key,
+                    deadline=deadline.value,
+                    level=level,
+                    notify=to,
                 )
                 if notice is not None:
                     notices.append(notice)
                     conn.execute(
                         tickets.update()
-                        .where(tickets.c.id == ticket["id"], tickets.c.escalation_level < level)
+                        .where(
+                            tickets.c.id == ticket.id,
+                            tickets.c.cycle == ticket.cycle.number,  # not a newer cycle's
+                            tickets.c.escalation_level < level,
+                        )
                         .values(escalation_level=level)
                     )
     return notices

@@ -18,18 +18,21 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from alerts.engine import AlertState, Change, Status, Transition
+from core.notices import AlertNotice, IncidentNotice, Notice
 from core.rules import AlertsConfig, Rule, TicketClass
-from core.tickets import TicketStatus, due_times
+from core.tickets import Ticket, TicketEvent, TicketStatus, due_times
 from storage import logbook
 from storage.tickets import (
-    Notice,
     add_event,
     alerts,
     aware,
     enqueue,
     incidents,
     insert_ticket,
+    iso,
+    last_closed,
     live_ticket,
+    reopen_ticket,
     tickets,
     update_ticket,
     within,
@@ -126,24 +129,21 @@ def save(
     return replace(new, version=old.version + 1), notices
 
 
-def _alert_notice(t: Transition, rule: Rule) -> Notice:
+def _alert_notice(t: Transition, rule: Rule) -> AlertNotice:
     s = t.state
-    return Notice(
-        "alert",
-        {
-            "event": t.change.value,
-            "fingerprint": s.fingerprint,
-            "rule_id": s.rule_id,
-            "equipment": s.subject,
-            "title": rule.name,
-            "severity": rule.severity.value,
-            "ticket_class": rule.ticket.value,
-            "status": s.status.value,
-            "episode": s.episode,
-            "suppressed": s.suppressed,
-            "flapping": s.flapping,
-            "at": t.at.isoformat(),
-        },
+    return AlertNotice(
+        event=t.change.value,
+        fingerprint=s.fingerprint,
+        rule_id=s.rule_id,
+        equipment=s.subject,
+        title=rule.name,
+        status=s.status.value,
+        episode=s.episode,
+        at=str(iso(t.at)),
+        severity=rule.severity.value,
+        ticket_class=rule.ticket.value,
+        suppressed=s.suppressed,
+        flapping=s.flapping,
     )
 
 
@@ -151,7 +151,7 @@ def _effects(
     conn: Connection, t: Transition, rule: Rule, config: AlertsConfig, now: datetime
 ) -> list[Notice]:
     s = t.state
-    notices = [_alert_notice(t, rule)]
+    notices: list[Notice] = [_alert_notice(t, rule)]
     note = {
         Change.PENDING: "异常出现，确认中",
         Change.CANCELLED: "确认期内恢复，未告警",
@@ -197,17 +197,14 @@ def _incident(conn: Connection, t: Transition, rule: Rule) -> list[Notice]:
                 started_at=t.at,
             )
         )
-        notice = Notice(
-            "incident",
-            {
-                "event": "started",
-                "equipment": s.subject,
-                "rule_id": s.rule_id,
-                "title": rule.name,
-                "severity": rule.severity.value,
-                "episode": s.episode,
-                "at": t.at.isoformat(),
-            },
+        notice = IncidentNotice(
+            event="started",
+            equipment=s.subject,
+            rule_id=s.rule_id,
+            title=rule.name,
+            episode=s.episode,
+            at=str(iso(t.at)),
+            severity=rule.severity.value,
         )
         enqueue(conn, f"incident:{s.fingerprint}:{s.episode}:started", notice.as_event(), t.at)
         return [notice]
@@ -217,16 +214,13 @@ def _incident(conn: Connection, t: Transition, rule: Rule) -> list[Notice]:
             .where(incidents.c.fingerprint == s.fingerprint, incidents.c.episode == s.episode)
             .values(ended_at=t.at)
         )
-        notice = Notice(
-            "incident",
-            {
-                "event": "ended",
-                "equipment": s.subject,
-                "rule_id": s.rule_id,
-                "title": rule.name,
-                "episode": s.episode,
-                "at": t.at.isoformat(),
-            },
+        notice = IncidentNotice(
+            event="ended",
+            equipment=s.subject,
+            rule_id=s.rule_id,
+            title=rule.name,
+            episode=s.episode,
+            at=str(iso(t.at)),
         )
         return [notice]
     return []
@@ -235,26 +229,14 @@ def _incident(conn: Connection, t: Transition, rule: Rule) -> list[Notice]:
 def open_or_reopen(
     conn: Connection, s: AlertState, rule: Rule, config: AlertsConfig, now: datetime
 ) -> list[Notice]:
-    """The one ticket of this fault: re-armed if live, reopened if closed within the reopen
-    window, else a new one (the partial unique index refuses a second live ticket)."""
+    """The one ticket of this fault: re-armed or reopened if live, reopened if closed within
+    the reopen window, else a new one (the partial unique index refuses a second live one)."""
     live = live_ticket(conn, s.fingerprint)
     if live is not None:
-        return _recurred(conn, live, s, now)
-    recent = (
-        conn.execute(
-            sa.select(tickets)
-            .where(
-                tickets.c.fingerprint == s.fingerprint,
-                tickets.c.status == TicketStatus.CLOSED.value,
-            )
-            .order_by(tickets.c.id.desc())
-            .limit(1)
-        )
-        .mappings()
-        .first()
-    )
-    if recent is not None and within(recent["closed_at"], now, config.reopen_window):
-        return _reopen(conn, recent, rule, config, now, "故障在复发窗口内再次出现，工单重开")
+        return _recurred(conn, live, s, config, now)
+    recent = last_closed(conn, s.fingerprint)
+    if recent is not None and within(recent.cycle.closed_at, now, config.reopen_window):
+        return _reopen(conn, recent, s, config, now, "故障在复发窗口内再次出现，工单重开")
     # deadlines run from when the fault began (a trapped passenger's 5 minutes start when
     # the lift stopped, not when the 30 s confirmation ended)
     start = s.pending_since or now
@@ -274,83 +256,55 @@ def open_or_reopen(
     notice = add_event(
         conn,
         ticket,
-        "opened",
+        TicketEvent.OPENED,
         now,
         f"{rule.name}，派单给值班工程师",
-        data={
-            "episode": s.episode,
-            "notify": "duty_engineer",
-            "flapping": s.flapping,
-            "respond_by": _iso(due.respond_by),
-            "on_site_by": _iso(due.on_site_by),
-            "resolve_by": _iso(due.resolve_by),
-        },
+        episode=s.episode,
+        notify="duty_engineer",
+        flapping=s.flapping,
+        respond_by=iso(due.respond_by),
+        on_site_by=iso(due.on_site_by),
+        resolve_by=iso(due.resolve_by),
     )
     return [notice] if notice is not None else []
 
 
-def _iso(ts: datetime | None) -> str | None:
-    return None if ts is None else ts.isoformat()
-
-
-def _recurred(conn: Connection, live: RowMapping, s: AlertState, now: datetime) -> list[Notice]:
-    if live["fault_active"]:
+def _recurred(
+    conn: Connection, live: Ticket, s: AlertState, config: AlertsConfig, now: datetime
+) -> list[Notice]:
+    if live.fault_active:
         return []  # the same fault, already on this ticket
-    if live["status"] == TicketStatus.RESOLVED.value:
-        updated = update_ticket(
-            conn,
-            live,
-            status=TicketStatus.REOPENED.value,
-            fault_active=True,
-            cycle=live["cycle"] + 1,
-            cycle_start=now,
-        )
-        event, to = "reopened", TicketStatus.REOPENED.value
-    else:
-        updated = update_ticket(conn, live, fault_active=True)
-        event, to = "recurred", live["status"]
+    if live.status is TicketStatus.RESOLVED:
+        return _reopen(conn, live, s, config, now, "故障再次出现，工单重开")
+    updated = update_ticket(conn, live, fault_active=True)
     if updated is None:
         raise Conflict(s.fingerprint)
-    notice = add_event(
-        conn, live, event, now, "故障再次出现", to_status=to, data={"episode": s.episode}
-    )
+    notice = add_event(conn, live, TicketEvent.RECURRED, now, "故障再次出现", episode=s.episode)
     return [notice] if notice is not None else []
 
 
 def _reopen(
-    conn: Connection, ticket: RowMapping, rule: Rule, config: AlertsConfig, now: datetime, why: str
+    conn: Connection, ticket: Ticket, s: AlertState, config: AlertsConfig, now: datetime, why: str
 ) -> list[Notice]:
-    due = due_times(now, config.deadlines_for(rule.ticket))
-    updated = update_ticket(
-        conn,
-        ticket,
-        status=TicketStatus.REOPENED.value,
-        fault_active=True,
-        cycle=ticket["cycle"] + 1,
-        cycle_start=now,
-        respond_by=due.respond_by,
-        on_site_by=due.on_site_by,
-        resolve_by=due.resolve_by,
-        escalation_level=0,
-        recovered_at=None,
+    reopened = reopen_ticket(
+        conn, ticket, config, now, TicketEvent.REOPENED, "system", why, episode=s.episode
     )
-    if updated is None:
-        raise Conflict(str(ticket["fingerprint"]))
-    notice = add_event(conn, ticket, "reopened", now, why, to_status=TicketStatus.REOPENED.value)
-    return [notice] if notice is not None else []
+    if reopened is None:
+        raise Conflict(ticket.fingerprint)
+    return [reopened[1]]
 
 
 def _recovered(conn: Connection, s: AlertState, now: datetime) -> list[Notice]:
     live = live_ticket(conn, s.fingerprint)
-    if live is None or not live["fault_active"]:
+    if live is None or not live.fault_active:
         return []
     if update_ticket(conn, live, fault_active=False, recovered_at=now) is None:
         raise Conflict(s.fingerprint)
-    notice = add_event(conn, live, "recovered", now, "信号已恢复，待现场确认")
+    notice = add_event(conn, live, TicketEvent.RECOVERED, now, "信号已恢复，待现场确认")
     return [notice] if notice is not None else []
 
 
 def on_site_equipment(conn: Connection) -> set[str]:
     """Machines with a technician on site (their alerts page nobody)."""
-    query = sa.select(tickets.c.equipment).where(tickets.c.status == TicketStatus.ON_SITE.value)
+    query = sa.select(tickets.c.equipment).where(tickets.c.status == TicketStatus.ON_SITE)
     return {str(r[0]) for r in conn.execute(query)}

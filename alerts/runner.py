@@ -30,11 +30,11 @@ from core.catalogue import SignalType, load_catalogue
 from core.clock import Clock, SystemClock
 from core.events import EventBus
 from core.logs import FailureTracker, event
+from core.notices import Notice
 from core.readings import Quality, Reading
 from core.rules import Rule, effective_rules, history_window, signals_of
 from core.site import Equipment, Site
 from storage.records import RecordsDB
-from storage.tickets import Notice
 from storage.timeseries import StoreError, TimeSeriesStore
 
 log = logging.getLogger("plantroom.alerts")

@@ -81,7 +81,5 @@ def episodes(
 def read_episodes(conn: Connection, start: datetime, end: datetime) -> list[AlarmEpisode]:
     """Alarm episodes overlapping [start, end), from the logbook."""
     query = LogQuery(start=start - LOOKBACK, end=end, types=("alert",))
-    severities = {
-        (str(r["rule_id"]), str(r["subject"])): str(r["severity"]) for r in find_alerts(conn, ())
-    }
+    severities = {(a.rule_id, a.subject): a.severity for a in find_alerts(conn, ())}
     return episodes((s.entry for s in read_all(conn, query, MAX_ENTRIES)), start, end, severities)

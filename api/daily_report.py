@@ -33,7 +33,6 @@ from api.reports import (
     raw_signals,
 )
 from api.schemas_reports import DailyReportOut, MachineDayOut, SignalStats
-from api.ticket_views import facts
 from core.readings import Reading
 from core.site import Equipment
 from storage.ticket_queries import tickets_touching
@@ -59,7 +58,7 @@ def daily_report(ctx: ApiContext, day: date) -> DailyReportOut:
     with ctx.records.engine.connect() as conn:
         rows = tickets_touching(conn, start.astimezone(UTC), end.astimezone(UTC))
         alarms = read_episodes(conn, start, end)
-    tickets = [TicketDates(t.equipment, t.opened_at, t.closed_at) for t in map(facts, rows)]
+    tickets = [TicketDates(t.equipment, t.opened_at, t.cycle.closed_at) for t in rows]
     machines: list[MachineDayOut] = []
     for eq in ctx.site.equipment:
         hold = hold_for(eq)

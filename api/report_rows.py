@@ -5,34 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import RowMapping
-
 from api.alarm_history import AlarmEpisode
 from api.context import ApiContext
 from api.lookup import display_name
 from api.schemas_reports import AlarmLine, TicketLine
-from api.ticket_views import facts
-from core.rules import Severity, TicketClass
-from core.tickets import TicketStatus
+from core.rules import Severity
+from core.tickets import CLASS_TEXT, STATUS_TEXT, Ticket
 
 # ticket classes and statuses as the department writes them (the JSON keeps the ids)
-CLASS_ZH: dict[str, str] = {
-    TicketClass.ENTRAPMENT: "困人",
-    TicketClass.ELEVATOR_FAULT: "电梯故障",
-    TicketClass.URGENT: "急修",
-    TicketClass.GENERAL: "一般维修",
-    TicketClass.COMMS: "通讯中断",
-    TicketClass.EMERGENCY: "紧急事件",
-}
-STATUS_ZH: dict[str, str] = {
-    TicketStatus.OPEN: "待接单",
-    TicketStatus.ACKNOWLEDGED: "已接单",
-    TicketStatus.ON_SITE: "已到场",
-    TicketStatus.RESOLVED: "已完工",
-    TicketStatus.CLOSED: "已回访关闭",
-    TicketStatus.REOPENED: "返修中",
-    TicketStatus.CANCELLED: "已取消",
-}
+CLASS_ZH: dict[str, str] = {k.value: v for k, v in CLASS_TEXT.items()}
+STATUS_ZH: dict[str, str] = {k.value: v for k, v in STATUS_TEXT.items()}
 SEVERITY_ZH: dict[str, str] = {
     Severity.EMERGENCY: "紧急",
     Severity.CRITICAL: "严重",
@@ -77,18 +59,17 @@ def alarm_line(ctx: ApiContext, a: AlarmEpisode, until: datetime) -> AlarmLine:
     )
 
 
-def ticket_line(ctx: ApiContext, row: RowMapping) -> TicketLine:
+def ticket_line(ctx: ApiContext, t: Ticket) -> TicketLine:
     tz = site_zone(ctx)
-    t = facts(row)
     return TicketLine(
         id=t.id,
         equipment=t.equipment,
         equipment_name=display_name(ctx, t.equipment),
         building_name=building_name(ctx, t.equipment),
         ticket_class=t.ticket_class,
-        title=str(row["title"]),
-        status=t.status,
+        title=t.title,
+        status=t.status.value,
         opened_at=t.opened_at.astimezone(tz),
-        resolved_at=_local(t.resolved_at, tz),
-        closed_at=_local(t.closed_at, tz),
+        resolved_at=_local(t.cycle.resolved_at, tz),
+        closed_at=_local(t.cycle.closed_at, tz),
     )

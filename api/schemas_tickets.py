@@ -13,6 +13,7 @@ ManualClass = Literal["entrapment", "elevator_fault", "urgent", "general", "comm
 class Deadline(BaseModel):
     kind: Literal["respond", "on_site", "resolve"]
     at: datetime
+    text: str = Field(description="what is due, in Chinese (接单, 到场, 物业人员到场 …)")
 
 
 class AlertOut(BaseModel):
@@ -43,15 +44,20 @@ class TicketOut(BaseModel):
     title: str
     severity: str
     status: str
+    status_text: str = Field(description="the status in Chinese")
     manual: bool
+    category: str | None = Field(description="a manual ticket's fault category")
     fault_active: bool
     opened_at: datetime
-    cycle: int
+    cycle: int = Field(description="1, and one more for every reopening")
+    cycle_start: datetime = Field(description="when this cycle began; its deadlines run from it")
     respond_by: datetime | None
     on_site_by: datetime | None
     resolve_by: datetime | None
     acknowledged_at: datetime | None
-    on_site_at: datetime | None
+    staff_on_site_at: datetime | None = Field(description="entrapment: property staff on site")
+    on_site_at: datetime | None = Field(description="the technician on site")
+    released_at: datetime | None = Field(description="entrapment: passengers released")
     resolved_at: datetime | None
     closed_at: datetime | None
     recovered_at: datetime | None
@@ -65,6 +71,7 @@ class TicketEventOut(BaseModel):
     id: int
     ts: datetime
     type: str
+    text: str = Field(description="the event in Chinese (接单, 到场, 完工 …)")
     actor: str
     from_status: str | None
     to_status: str | None
@@ -72,7 +79,35 @@ class TicketEventOut(BaseModel):
     data: dict[str, Any]
 
 
+class CycleOut(BaseModel):
+    """A finished cycle of a reopened ticket, as it was."""
+
+    cycle: int
+    status: str = Field(description="how it ended: resolved or closed")
+    cycle_start: datetime
+    respond_by: datetime | None
+    on_site_by: datetime | None
+    resolve_by: datetime | None
+    acknowledged_at: datetime | None
+    staff_on_site_at: datetime | None
+    on_site_at: datetime | None
+    released_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    escalation_level: int
+
+
+class CallbackOut(BaseModel):
+    cycle: int
+    by: str
+    at: datetime
+    satisfied: bool
+    remarks: str
+
+
 class TicketDetail(TicketOut):
+    earlier_cycles: list[CycleOut]
+    callbacks: list[CallbackOut]
     events: list[TicketEventOut]
     alerts: list[AlertOut]
 
@@ -90,6 +125,24 @@ class TicketIn(BaseModel):
     title: str = Field(min_length=1, max_length=200, description="e.g. 2号楼电梯异响")
     description: str | None = Field(default=None, max_length=4000)
     severity: Literal["critical", "major", "minor"] = "major"
+    category: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the fault, e.g. 门机故障: a later ticket of the same category on the same "
+        "machine within 30 days counts as a repeat repair",
+    )
+
+
+class CallbackIn(BaseModel):
+    by: str | None = Field(
+        default=None, max_length=128, description="who made the call (default: the key's user)"
+    )
+    at: datetime | None = Field(default=None, description="when (default: now)")
+    satisfied: bool
+    remarks: str = Field(default="", max_length=2000)
+    reopen: bool = Field(
+        default=False, description="an unsatisfied callback: reopen the ticket at once"
+    )
 
 
 class TransitionIn(BaseModel):

@@ -1,68 +1,55 @@
-"""Alert, ticket and incident rows as the API shows them (names, deadlines, allowed moves)."""
+"""Alert, ticket and incident records as the API shows them (names, deadlines, allowed moves)."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy.engine import RowMapping
 
 from api.context import ApiContext
-from api.kpis import TicketFacts, overdue
+from api.kpis import TicketFacts
 from api.lookup import display_name
-from api.schemas_tickets import AlertOut, Deadline, IncidentOut, TicketEventOut, TicketOut
-from core.tickets import ACTIONS, TicketStatus
-from storage.ticket_desk import MANUAL_RULE, acked_by
-from storage.tickets import aware
+from api.schemas_tickets import (
+    AlertOut,
+    CallbackOut,
+    CycleOut,
+    Deadline,
+    IncidentOut,
+    TicketEventOut,
+    TicketOut,
+)
+from core.tickets import (
+    EVENT_TEXT,
+    STATUS_TEXT,
+    Callback,
+    Cycle,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    deadline_text,
+    next_deadline,
+)
+from storage.ticket_queries import IncidentRecord, TicketEventRecord
+from storage.tickets import AlertRecord
 
 
-def _at(value: Any) -> datetime | None:
-    return aware(value) if isinstance(value, datetime) else None
-
-
-def facts(row: RowMapping) -> TicketFacts:
-    opened = _at(row["opened_at"])
-    assert opened is not None
+def facts(t: Ticket) -> TicketFacts:
+    """The current cycle of a ticket as the KPI module's facts."""
+    c = t.cycle
     return TicketFacts(
-        id=int(row["id"]),
-        equipment=str(row["equipment"]),
-        ticket_class=str(row["ticket_class"]),
-        status=str(row["status"]),
-        opened_at=opened,
-        cycle=int(row["cycle"]),
-        cycle_start=_at(row["cycle_start"]),
-        respond_by=_at(row["respond_by"]),
-        on_site_by=_at(row["on_site_by"]),
-        resolve_by=_at(row["resolve_by"]),
-        acknowledged_at=_at(row["acknowledged_at"]),
-        on_site_at=_at(row["on_site_at"]),
-        resolved_at=_at(row["resolved_at"]),
-        closed_at=_at(row["closed_at"]),
+        id=t.id,
+        equipment=t.equipment,
+        ticket_class=t.ticket_class,
+        status=t.status.value,
+        opened_at=t.opened_at,
+        cycle=c.number,
+        cycle_start=c.start,
+        respond_by=c.respond_by,
+        on_site_by=c.on_site_by,
+        resolve_by=c.resolve_by,
+        acknowledged_at=c.acknowledged_at,
+        on_site_at=c.on_site_at,
+        resolved_at=c.resolved_at,
+        closed_at=c.closed_at,
     )
-
-
-def next_deadline(t: TicketFacts) -> Deadline | None:
-    """The first deadline still to meet: respond, then on site, then resolve."""
-    if t.status in ("closed", "cancelled", "resolved"):
-        return None
-    steps = (
-        ("respond", t.respond_by, t.responded_at),
-        ("on_site", t.on_site_by, t.arrived_at),
-        ("resolve", t.resolve_by, t.resolved_at),
-    )
-    for kind, due, done in steps:
-        if due is not None and done is None:
-            return Deadline(kind=kind, at=due)
-    return None
-
-
-def allowed(status: str) -> list[str]:
-    try:
-        current = TicketStatus(status)
-    except ValueError:
-        return []
-    return [name for name, action in ACTIONS.items() if current in action.allowed_from]
 
 
 def _building(ctx: ApiContext, equipment: str) -> tuple[str | None, str | None]:
@@ -73,9 +60,19 @@ def _building(ctx: ApiContext, equipment: str) -> tuple[str | None, str | None]:
     return eq.building, ctx.site.building(eq.building).name
 
 
-def ticket_out(ctx: ApiContext, row: RowMapping, now: datetime) -> TicketOut:
-    t = facts(row)
+def _deadline(t: Ticket) -> Deadline | None:
+    if t.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED, TicketStatus.CANCELLED):
+        return None
+    upcoming = next_deadline(t.cycle, t.ticket_class)
+    if upcoming is None:
+        return None
+    kind, at = upcoming
+    return Deadline(kind=kind.value, at=at, text=deadline_text(kind, t.ticket_class))
+
+
+def ticket_out(ctx: ApiContext, t: Ticket, now: datetime) -> TicketOut:
     building, building_name = _building(ctx, t.equipment)
+    c = t.cycle
     return TicketOut(
         id=t.id,
         equipment=t.equipment,
@@ -83,74 +80,102 @@ def ticket_out(ctx: ApiContext, row: RowMapping, now: datetime) -> TicketOut:
         building=building,
         building_name=building_name,
         ticket_class=t.ticket_class,
-        title=str(row["title"]),
-        severity=str(row["severity"]),
-        status=t.status,
-        manual=row["rule_id"] == MANUAL_RULE,
-        fault_active=bool(row["fault_active"]),
+        title=t.title,
+        severity=t.severity,
+        status=t.status.value,
+        status_text=STATUS_TEXT[t.status],
+        manual=t.manual,
+        category=t.category,
+        fault_active=t.fault_active,
         opened_at=t.opened_at,
-        cycle=t.cycle,
-        respond_by=t.respond_by,
-        on_site_by=t.on_site_by,
-        resolve_by=t.resolve_by,
-        acknowledged_at=t.acknowledged_at,
-        on_site_at=t.on_site_at,
-        resolved_at=t.resolved_at,
-        closed_at=t.closed_at,
-        recovered_at=_at(row["recovered_at"]),
-        escalation_level=int(row["escalation_level"]),
-        overdue=overdue(t, now),
-        deadline=next_deadline(t),
-        allowed=allowed(t.status),
+        cycle=c.number,
+        cycle_start=c.start,
+        respond_by=c.respond_by,
+        on_site_by=c.on_site_by,
+        resolve_by=c.resolve_by,
+        acknowledged_at=c.acknowledged_at,
+        staff_on_site_at=c.staff_on_site_at,
+        on_site_at=c.on_site_at,
+        released_at=c.released_at,
+        resolved_at=c.resolved_at,
+        closed_at=c.closed_at,
+        recovered_at=t.recovered_at,
+        escalation_level=c.escalation_level,
+        overdue=t.overdue(now),
+        deadline=_deadline(t),
+        allowed=t.allowed(),
     )
 
 
-def event_out(row: RowMapping) -> TicketEventOut:
-    ts = _at(row["ts"])
-    assert ts is not None
+def cycle_out(c: Cycle, status: TicketStatus) -> CycleOut:
+    return CycleOut(
+        cycle=c.number,
+        status=status.value,
+        cycle_start=c.start,
+        respond_by=c.respond_by,
+        on_site_by=c.on_site_by,
+        resolve_by=c.resolve_by,
+        acknowledged_at=c.acknowledged_at,
+        staff_on_site_at=c.staff_on_site_at,
+        on_site_at=c.on_site_at,
+        released_at=c.released_at,
+        resolved_at=c.resolved_at,
+        closed_at=c.closed_at,
+        escalation_level=c.escalation_level,
+    )
+
+
+def callback_out(c: Callback) -> CallbackOut:
+    return CallbackOut(cycle=c.cycle, by=c.by, at=c.at, satisfied=c.satisfied, remarks=c.remarks)
+
+
+def event_out(e: TicketEventRecord) -> TicketEventOut:
+    try:
+        text = EVENT_TEXT[TicketEvent(e.type)]
+    except ValueError:
+        text = e.type
     return TicketEventOut(
-        id=int(row["id"]),
-        ts=ts,
-        type=str(row["type"]),
-        actor=str(row["actor"]),
-        from_status=row["from_status"],
-        to_status=row["to_status"],
-        message=str(row["message"]),
-        data=json.loads(row["data"] or "{}"),
+        id=e.id,
+        ts=e.ts,
+        type=e.type,
+        text=text,
+        actor=e.actor,
+        from_status=e.from_status,
+        to_status=e.to_status,
+        message=e.message,
+        data=e.data,
     )
 
 
-def alert_out(ctx: ApiContext, row: RowMapping) -> AlertOut:
-    _building_id, building_name = _building(ctx, str(row["subject"]))
+def alert_out(ctx: ApiContext, a: AlertRecord) -> AlertOut:
+    _building_id, building_name = _building(ctx, a.subject)
     return AlertOut(
-        id=str(row["fingerprint"]),
-        rule_id=str(row["rule_id"]),
-        equipment=str(row["subject"]),
-        equipment_name=display_name(ctx, str(row["subject"])),
+        id=a.fingerprint,
+        rule_id=a.rule_id,
+        equipment=a.subject,
+        equipment_name=display_name(ctx, a.subject),
         building_name=building_name,
-        title=str(row["title"]),
-        severity=str(row["severity"]),
-        ticket_class=str(row["ticket_class"]),
-        status=str(row["status"]),
-        episode=int(row["episode"]),
-        since=_at(row["firing_since"]) or _at(row["pending_since"]),
-        resolved_at=_at(row["resolved_at"]),
-        flapping=bool(row["flapping"]),
-        suppressed=bool(row["suppressed"]),
-        acknowledged_by=acked_by(row),
+        title=a.title,
+        severity=a.severity,
+        ticket_class=a.ticket_class,
+        status=a.status,
+        episode=a.episode,
+        since=a.firing_since or a.pending_since,
+        resolved_at=a.resolved_at,
+        flapping=a.flapping,
+        suppressed=a.suppressed,
+        acknowledged_by=a.acked_by,
     )
 
 
-def incident_out(ctx: ApiContext, row: RowMapping) -> IncidentOut:
-    _building_id, building_name = _building(ctx, str(row["equipment"]))
-    started = _at(row["started_at"])
-    assert started is not None
+def incident_out(ctx: ApiContext, i: IncidentRecord) -> IncidentOut:
+    _building_id, building_name = _building(ctx, i.equipment)
     return IncidentOut(
-        id=int(row["id"]),
-        equipment=str(row["equipment"]),
-        equipment_name=display_name(ctx, str(row["equipment"])),
+        id=i.id,
+        equipment=i.equipment,
+        equipment_name=display_name(ctx, i.equipment),
         building_name=building_name,
-        title=str(row["title"]),
-        severity=str(row["severity"]),
-        started_at=started,
+        title=i.title,
+        severity=i.severity,
+        started_at=i.started_at,
     )

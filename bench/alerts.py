@@ -34,7 +34,7 @@ from core.site import Site, parse_site
 from plantroom.broker import EmbeddedBroker
 from simulators.mqtt_transport import MqttDevices
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
-from storage.tickets import tickets, transition
+from storage.tickets import record_callback, tickets, transition
 from tests.alerts.rig import HEALTHY
 from tests.servers.mosquitto import start_mosquitto
 
@@ -155,8 +155,14 @@ async def bench(rounds: int, rate: float, broker: str) -> None:
         assert ticket is not None
         load.set_fault(False)
         poll(lambda: live_ticket() is None)
+        config = site.alerts
         for action in ("ack", "resolve", "close"):
-            transition(records.engine, ticket["id"], action, "bench", datetime.now(UTC))
+            now = datetime.now(UTC)
+            if action == "close":  # closing needs a callback record
+                record_callback(
+                    records.engine, ticket["id"], "bench", now, True, "", "bench", now, config
+                )
+            transition(records.engine, ticket["id"], action, "bench", now, config)
         return t_store - t0, t_ticket - t0
 
     started, stored_before = time.perf_counter(), store_count(store)

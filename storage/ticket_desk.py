@@ -1,6 +1,6 @@
 """What people do outside the alert engine: report a repair by phone, acknowledge an alarm.
 
-Both go through the same tables, events, logbook and notifications as the engine's tickets
+Both go through the same tables, events, logbook and notices as the engine's tickets
 (``storage.tickets``), so a manual ticket has the same lifecycle, deadlines and history.
 """
 
@@ -10,13 +10,12 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
-from core.tickets import Due
+from core.notices import AlertNotice, TicketNotice
+from core.tickets import MANUAL_RULE, Due, Ticket, TicketEvent
 from storage import logbook
-from storage.tickets import Notice, add_event, alerts, insert_ticket
-
-MANUAL_RULE = "manual"
+from storage.tickets import AlertRecord, add_event, alert_of, alerts, insert_ticket, iso
 
 
 def open_manual_ticket(
@@ -29,9 +28,11 @@ def open_manual_ticket(
     actor: str,
     now: datetime,
     description: str | None = None,
-) -> tuple[RowMapping, Notice]:
-    """A ticket reported by a person (phone, front desk), open from ``now``."""
-    row = insert_ticket(
+    category: str | None = None,
+) -> tuple[Ticket, TicketNotice]:
+    """A ticket reported by a person (phone, front desk), open from ``now``; ``category``
+    names the fault (for repeat repairs: the same fault on the same machine)."""
+    ticket = insert_ticket(
         conn,
         # its own identity: a manual report never merges with an alert's ticket
         fingerprint=f"{MANUAL_RULE}:{uuid.uuid4().hex}",
@@ -43,69 +44,71 @@ def open_manual_ticket(
         now=now,
         cycle_start=now,
         due=due,
+        category=category,
     )
-    data = {"source": "manual", **({"description": description} if description else {})}
-    notice = add_event(conn, row, "opened", now, f"{title}（人工登记）", actor=actor, data=data)
+    notice = add_event(
+        conn,
+        ticket,
+        TicketEvent.OPENED,
+        now,
+        f"{title}（人工登记）",
+        actor=actor,
+        source="manual",
+        description=description,
+        respond_by=iso(due.respond_by),
+        on_site_by=iso(due.on_site_by),
+        resolve_by=iso(due.resolve_by),
+    )
     assert notice is not None
-    return row, notice
+    return ticket, notice
 
 
-def acked_by(row: RowMapping) -> str | None:
-    """Who acknowledged the alert's current episode, or None (an ack of an earlier episode
-    is about a fault that has since cleared)."""
-    if row["acked_by"] is None or row["acked_episode"] != row["episode"]:
-        return None
-    return str(row["acked_by"])
+def get_alert(conn: Connection, fingerprint: str) -> AlertRecord | None:
+    row = conn.execute(sa.select(alerts).where(alerts.c.fingerprint == fingerprint)).mappings()
+    first = row.first()
+    return None if first is None else alert_of(first)
 
 
 def ack_alert(
     conn: Connection, fingerprint: str, actor: str, now: datetime
-) -> tuple[RowMapping, Notice] | None:
+) -> tuple[AlertRecord, AlertNotice] | None:
     """Acknowledge the alert's current episode (the alarm was seen); None if no such alert.
 
     Leaves ``version`` alone: an ack is not a state change the engine has to re-read."""
-    row = conn.execute(sa.select(alerts).where(alerts.c.fingerprint == fingerprint)).mappings()
-    alert = row.first()
+    alert = get_alert(conn, fingerprint)
     if alert is None:
         return None
-    if acked_by(alert) is None:
+    if alert.acked_by is None:
         conn.execute(
             alerts.update()
             .where(alerts.c.fingerprint == fingerprint)
-            .values(acked_by=actor[:128], acked_episode=alert["episode"], acked_at=now)
+            .values(acked_by=actor[:128], acked_episode=alert.episode, acked_at=now)
         )
         logbook.append(
             conn,
             logbook.LogEntry(
                 now,
-                str(alert["subject"])[:64],
+                alert.subject[:64],
                 "alert",
-                f"{alert['title']}: 告警已确认",
+                f"{alert.title}：告警已确认",
                 actor,
-                {
-                    "rule_id": alert["rule_id"],
-                    "change": "acknowledged",
-                    "episode": alert["episode"],
-                },
+                {"rule_id": alert.rule_id, "change": "acknowledged", "episode": alert.episode},
             ),
         )
-    fresh = conn.execute(sa.select(alerts).where(alerts.c.fingerprint == fingerprint)).mappings()
-    updated = fresh.one()
-    notice = Notice(
-        "alert",
-        {
-            "event": "acknowledged",
-            "fingerprint": fingerprint,
-            "rule_id": updated["rule_id"],
-            "equipment": updated["subject"],
-            "title": updated["title"],
-            "status": updated["status"],
-            "episode": updated["episode"],
-            "actor": actor,
-            "at": now.isoformat(),
-        },
+        alert = get_alert(conn, fingerprint)
+        assert alert is not None
+    notice = AlertNotice(
+        event="acknowledged",
+        fingerprint=fingerprint,
+        rule_id=alert.rule_id,
+        equipment=alert.subject,
+        title=alert.title,
+        status=alert.status,
+        episode=alert.episode,
+        at=str(iso(now)),
+        actor=actor,
     )
-    return updated, notice
+    return alert, notice
 
 
-__all__ = ["MANUAL_RULE", "ack_alert", "acked_by", "open_manual_ticket"]
+__all__ = ["MANUAL_RULE", "ack_alert", "get_alert", "open_manual_ticket"]

@@ -12,13 +12,14 @@ import pytest
 from api import ApiContext
 from core.clock import FakeClock
 from core.readings import Quality, Reading
+from core.rules import AlertsConfig
 from core.site import Site
 from core.tickets import Due
 from storage import RecordsDB, SqliteTimeSeriesStore, logbook
 from storage.api_keys import Role
 from storage.logbook import LogEntry
 from storage.ticket_desk import open_manual_ticket
-from storage.tickets import transition
+from tests.alerts.rig import move
 from tests.api_support import auth, client_for, new_key
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -86,11 +87,11 @@ def _scripted_tickets(records: RecordsDB) -> None:
                 "前台",
                 at.astimezone(UTC),
             )
-        return int(row["id"])
+        return row.id
 
     def close_at(ticket_id: int, at: datetime) -> None:
         for action in ("resolve", "close"):
-            transition(records.engine, ticket_id, action, "张工", at.astimezone(UTC))
+            move(records.engine, AlertsConfig(), ticket_id, action, "张工", at.astimezone(UTC))
 
     close_at(open_at("pump-domestic-1", _local(-2)), _local(9))
     close_at(open_at("pump-domestic-1", _local(10)), _local(15))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,11 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from core.tickets import TicketStatus
 from storage import RecordsDB, logbook
 from storage.migrations import SchemaError, head
 from storage.records import full_metadata, migrate
+from storage.ticket_queries import earlier_cycles, get_ticket
 from tests.servers.postgres import Postgres
 from tests.test_processes import run_cli
 
@@ -99,6 +102,29 @@ def test_a_database_of_the_release_before_migrations_is_refused_then_upgraded(
         ).all()
     engine.dispose()
     assert [tuple(r) for r in acked] == [("entrapment", "监控中心", 1)]  # was "1|监控中心"
+    _reopened_ticket_is_split_in_cycles(v1_url)
+
+
+def _reopened_ticket_is_split_in_cycles(url: str) -> None:
+    """The fixture's pump ticket was acked, on site, resolved, closed, then reopened by hand:
+    the earlier release kept cycle 1's times and deadlines on cycle 2."""
+    db = RecordsDB(url)
+    try:
+        with db.engine.connect() as conn:
+            ticket = get_ticket(conn, 1)
+            [(first, ended)] = earlier_cycles(conn, 1)
+    finally:
+        db.close()
+    assert ticket is not None and ticket.status is TicketStatus.REOPENED
+    now = ticket.cycle.start + timedelta(minutes=1)
+    cycle = ticket.cycle
+    assert cycle.number == 2 and cycle.acknowledged_at is None and cycle.resolved_at is None
+    assert cycle.respond_by is not None and cycle.respond_by > cycle.start  # fresh deadlines
+    assert cycle.respond_by - cycle.start == first.respond_by - ticket.opened_at  # type: ignore[operator]
+    assert ticket.overdue(now) is False
+    assert (first.number, ended) == (1, TicketStatus.CLOSED)
+    assert first.acknowledged_at and first.resolved_at and first.closed_at
+    assert first.resolved_at < cycle.start
 
 
 def test_a_fresh_database_is_created_at_the_newest_revision(tmp_path: Path) -> None:

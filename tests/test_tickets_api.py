@@ -114,7 +114,11 @@ async def test_engine_ticket_lifecycle_through_the_api(
 
         log = (await client.get("/api/v1/equipment/pump-1/log", headers=viewer)).json()
         messages = [e["message"] for e in log["entries"]]
-        assert any("告警已确认" in m for m in messages) and any("ack" in m for m in messages)
+        assert any("告警已确认" in m for m in messages)
+        # people read Chinese: 接单, not the event type "ack"
+        assert any(m.startswith("工单#") and "接单：已派人" in m for m in messages)
+        assert not any("ack" in m for m in messages)
+        assert ack_event["text"] == "接单"
 
 
 async def test_manual_tickets_filters_and_overdue(
@@ -197,6 +201,10 @@ async def test_kpis_on_a_scripted_scenario(rig: Rig, client: httpx.AsyncClient) 
         async def move(tid: int, action: str, at: datetime, comment: str | None = None) -> None:
             rig.clock.advance((at - rig.clock.now()).total_seconds())  # scripted, in order
             body = {"comment": comment} if comment else None
+            if action == "close":  # closing needs a callback record
+                called = {"satisfied": True, "remarks": "住户确认正常"}
+                path = f"/api/v1/tickets/{tid}/callback"
+                assert (await client.post(path, json=called, headers=engineer)).status_code == 200
             done = await client.post(f"/api/v1/tickets/{tid}/{action}", json=body, headers=engineer)
             assert done.status_code == 200, done.text
 

@@ -8,11 +8,10 @@ from fastapi import APIRouter, Path, Query
 
 from api.auth import RequireEngineer
 from api.context import ContextDep
+from api.deps import AlertsDep
 from api.errors import not_found
 from api.schemas_tickets import AlertOut
 from api.ticket_views import alert_out
-from storage.ticket_desk import ack_alert
-from storage.ticket_queries import find_alerts
 
 router = APIRouter(tags=["alerts"])
 
@@ -23,22 +22,22 @@ Fingerprint = Annotated[str, Path(max_length=64)]
 @router.get("/alerts", response_model=list[AlertOut])
 def list_alerts(
     ctx: ContextDep,
+    repo: AlertsDep,
     status: Annotated[
         list[AlertStatus] | None, Query(description="repeat to combine; default: firing")
     ] = None,
     equipment: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[AlertOut]:
     """Alerts, most recently changed first (by default only those firing now)."""
-    with ctx.records.engine.connect() as conn:
-        rows = find_alerts(conn, status or ["firing"], equipment)
-    return [alert_out(ctx, row) for row in rows]
+    return [alert_out(ctx, a) for a in repo.find(list(status or ["firing"]), equipment)]
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=AlertOut)
-def acknowledge(alert_id: Fingerprint, ctx: ContextDep, user: RequireEngineer) -> AlertOut:
+def acknowledge(
+    alert_id: Fingerprint, ctx: ContextDep, repo: AlertsDep, user: RequireEngineer
+) -> AlertOut:
     """The monitoring room has seen this alarm (its current episode); logged with who."""
-    with ctx.records.engine.begin() as conn:
-        acked = ack_alert(conn, alert_id, user.actor, ctx.clock.now())
+    acked = repo.acknowledge(alert_id, user.actor, ctx.clock.now())
     if acked is None:
         raise not_found(f"no alert '{alert_id}'")
     row, notice = acked

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 
 from api.context import ApiContext, ContextDep
+from api.deps import AlertsDep, TicketsDep
 from api.handover import ensure_drafts
 from api.schemas_tickets import BoardOut, HandoverFlag
 from api.ticket_views import alert_out, incident_out, ticket_out
 from storage import handovers
 from storage.handovers import STATUS_ZH
-from storage.ticket_queries import TicketFilter, active_incidents, find_alerts, find_tickets
 
 router = APIRouter(tags=["board"])
 
@@ -21,13 +21,12 @@ _FAR = datetime.max.replace(tzinfo=UTC)
 
 
 @router.get("/board", response_model=BoardOut)
-def board(ctx: ContextDep) -> BoardOut:
+def board(ctx: ContextDep, tickets: TicketsDep, alerts: AlertsDep) -> BoardOut:
     """What the monitoring room's screen shows; it reloads this on every stream event."""
     now = ctx.clock.now()
-    with ctx.records.engine.connect() as conn:
-        incidents = [incident_out(ctx, r) for r in active_incidents(conn)]
-        alarms = [alert_out(ctx, r) for r in find_alerts(conn, ["firing"])]
-        live = [ticket_out(ctx, r, now) for r in find_tickets(conn, TicketFilter(live_only=True))]
+    incidents = [incident_out(ctx, i) for i in alerts.active_incidents()]
+    alarms = [alert_out(ctx, a) for a in alerts.find(["firing"])]
+    live = [ticket_out(ctx, t, now) for t in tickets.live(now)]
     live.sort(key=lambda t: t.deadline.at if t.deadline else _FAR)
     overdue = overdue_handovers(ctx)
     return BoardOut(

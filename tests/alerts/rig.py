@@ -15,10 +15,20 @@ import sqlalchemy as sa
 from alerts.runner import AlertService
 from core.clock import FakeClock
 from core.events import EventBus
+from core.notices import Notice
 from core.readings import Quality, Reading
+from core.rules import AlertsConfig
 from core.site import Site, load_site
+from core.tickets import Ticket
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
-from storage.tickets import Notice, incidents, outbox, ticket_events, tickets
+from storage.tickets import (
+    incidents,
+    outbox,
+    record_callback,
+    ticket_events,
+    tickets,
+    transition,
+)
 
 SITE_FILE = Path(__file__).with_name("site.yaml")
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Asia/Shanghai
@@ -100,6 +110,20 @@ class Rig:
             self.site, self.store, self.records, self.clock, self.service.bus, None
         )
 
+    def move(
+        self, ticket_id: int, action: str, actor: str = "王工", reason: str | None = None
+    ) -> Ticket:
+        """A person's transition now, on the site's deadlines (see ``move``)."""
+        return move(
+            self.records.engine,
+            self.site.alerts,
+            ticket_id,
+            action,
+            actor,
+            self.clock.now(),
+            reason,
+        )
+
     def rows(self, table: sa.Table, *where: Any) -> list[dict[str, Any]]:
         with self.records.engine.connect() as conn:
             query = sa.select(table).where(*where).order_by(*table.primary_key.columns)
@@ -121,6 +145,23 @@ class Rig:
         self.service.outbox.close()
         self.store.close()  # closing twice is harmless
         self.records.close()
+
+
+def move(
+    engine: sa.Engine,
+    config: AlertsConfig,
+    ticket_id: int,
+    action: str,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+) -> Ticket:
+    """A person's transition; a ``close`` is preceded by a satisfied callback, as closing
+    needs one."""
+    if action == "close":
+        record_callback(engine, ticket_id, "客服小陈", now, True, "", actor, now, config)
+    ticket, _ = transition(engine, ticket_id, action, actor, now, config, reason)
+    return ticket
 
 
 def aware(ts: datetime) -> datetime:

@@ -18,9 +18,9 @@ import yaml
 from core.readings import Reading
 from core.site import load_site
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
-from storage.tickets import alerts, ticket_events, tickets, transition
+from storage.tickets import alerts, ticket_events, tickets
 from tests.alerts.engine_process import select_rows, start_engine, stop_processes, wait_for
-from tests.alerts.rig import HEALTHY, SITE_FILE
+from tests.alerts.rig import HEALTHY, SITE_FILE, move
 from tests.servers.postgres import Postgres
 
 
@@ -137,8 +137,13 @@ def test_two_engines_on_postgresql_make_one_ticket_per_episode(
             wait_for("recovery", lambda: not plant.rows(tickets, tickets.c.fault_active))
             for ticket in plant.rows(tickets, tickets.c.status == "open"):
                 for action in ("ack", "resolve", "close"):
-                    transition(
-                        plant.records.engine, ticket["id"], action, "王工", datetime.now(UTC)
+                    move(
+                        plant.records.engine,
+                        plant.site.alerts,
+                        ticket["id"],
+                        action,
+                        "王工",
+                        datetime.now(UTC),
                     )
         all_tickets = plant.rows(tickets)
         assert len(all_tickets) == 9

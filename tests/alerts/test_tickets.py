@@ -162,8 +162,7 @@ def test_breached_deadlines_escalate_once_per_level(rig: Rig) -> None:
     assert rig.events(ticket["id"]) == ["opened", "escalated"]
     rig.tick(seconds=60, times=10)  # respond twice overdue: manager
     assert rig.events(ticket["id"]) == ["opened", "escalated", "escalated"]
-    now = rig.clock.now()
-    transition(rig.records.engine, ticket["id"], "ack", "王工", now)
+    rig.move(ticket["id"], "ack")
     rig.tick(seconds=60, times=10)  # on-site-by (30 min) passed too
     levels = [e for e in rig.events(ticket["id"]) if e == "escalated"]
     assert len(levels) == 3
@@ -175,32 +174,32 @@ def test_lifecycle_is_enforced_and_on_site_suppresses(rig: Rig) -> None:
     rig.set("pump-1", fault=1)
     rig.tick()
     [ticket] = rig.tickets()
-    engine, now = rig.records.engine, rig.clock.now()
+    engine, now, config = rig.records.engine, rig.clock.now(), rig.site.alerts
     with pytest.raises(TicketError, match="cannot close"):
-        transition(engine, ticket["id"], "close", "王工", now)
+        transition(engine, ticket["id"], "close", "王工", now, config)
     with pytest.raises(TicketError, match="needs a reason"):
-        transition(engine, ticket["id"], "cancel", "王工", now)
-    transition(engine, ticket["id"], "ack", "王工", now)
-    view, _ = transition(engine, ticket["id"], "on_site", "王工", now)
-    assert view["status"] == "on_site"
+        transition(engine, ticket["id"], "cancel", "王工", now, config)
+    rig.move(ticket["id"], "ack")
+    assert rig.move(ticket["id"], "on_site").status == "on_site"
     # technician on site: another fault of this pump is recorded but pages nobody
     rig.set("pump-1", outlet_pressure_mpa=0.01)
     rig.tick(times=35)
     assert len(rig.tickets()) == 1
-    transition(engine, ticket["id"], "resolve", "王工", rig.clock.now())
-    transition(engine, ticket["id"], "close", "李主管", rig.clock.now())
-    assert rig.events(ticket["id"]) == ["opened", "ack", "on_site", "resolve", "close"]
+    rig.move(ticket["id"], "resolve")
+    with pytest.raises(TicketError, match="needs a callback record before closing"):
+        transition(engine, ticket["id"], "close", "李主管", rig.clock.now(), config)
+    rig.move(ticket["id"], "close", "李主管")
+    assert rig.events(ticket["id"]) == ["opened", "ack", "on_site", "resolve", "callback", "close"]
 
 
 def test_recurrence_within_reopen_window_reopens_after_that_opens_new(rig: Rig) -> None:
-    engine = rig.records.engine
     rig.set("pump-1", fault=1)
     rig.tick()
     rig.set("pump-1", fault=0)
     rig.tick()
     [ticket] = rig.tickets()
     for action in ("ack", "resolve", "close"):
-        transition(engine, ticket["id"], action, "王工", rig.clock.now())
+        rig.move(ticket["id"], action)
     rig.tick(seconds=60, times=10)
     rig.set("pump-1", fault=1)
     rig.tick()
@@ -209,7 +208,7 @@ def test_recurrence_within_reopen_window_reopens_after_that_opens_new(rig: Rig) 
     rig.set("pump-1", fault=0)
     rig.tick()
     for action in ("ack", "resolve", "close"):
-        transition(engine, ticket["id"], action, "王工", rig.clock.now())
+        rig.move(ticket["id"], action)
     rig.tick(seconds=600, times=7)  # beyond the 1 h reopen window
     rig.set("pump-1", fault=1)
     rig.tick()

@@ -25,7 +25,6 @@ from tests.servers.postgres import Postgres
 
 # the tickets schema and the alert engine come from the alerts package
 rig_module = pytest.importorskip("tests.alerts.rig", reason="needs the alerts package")
-transition = pytest.importorskip("storage.tickets").transition
 
 ROOT = Path(__file__).resolve().parents[2]
 SQL_QUERIES = [
@@ -40,7 +39,6 @@ def tickets_db(
     postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Any]]:
     rig = rig_module.Rig(tmp_path_factory.mktemp("rig"), postgres.create_database())
-    engine = rig.records.engine
     start = rig.clock.now()
     rig.tick()
     # a pump trip, answered in time, repaired and closed
@@ -49,18 +47,23 @@ def tickets_db(
     (pump_ticket,) = rig.tickets()
     rig.tick(seconds=60, times=2)
     for action in ("ack", "on_site"):
-        transition(engine, pump_ticket["id"], action, "王工", rig.clock.now())
+        rig.move(pump_ticket["id"], action)
     rig.set("pump-1", fault=0)
     rig.tick(seconds=60, times=5)
     for action in ("resolve", "close"):
-        transition(engine, pump_ticket["id"], action, "王工", rig.clock.now())
+        rig.move(pump_ticket["id"], action)
     # ... and it trips again within the hour: the ticket reopens (a repeat repair)
     rig.set("pump-1", fault=1)
     rig.tick()
     # an elevator fault nobody answers, and a fire-panel fault
     rig.set("lift-1", fault=1)
     rig.set("panel-1", fault=1)
-    rig.tick(seconds=60, times=45)
+    rig.tick(seconds=60, times=2)
+    # the fire-panel fault is answered in time and repaired
+    panel_ticket = next(t for t in rig.tickets() if t["equipment"] == "panel-1")
+    rig.move(panel_ticket["id"], "ack")
+    rig.tick(seconds=60, times=43)
+    rig.move(panel_ticket["id"], "resolve")
     statuses = {t["equipment"]: (t["status"], t["escalation_level"]) for t in rig.tickets()}
     assert statuses["pump-1"][0] == "reopened"
     assert statuses["lift-1"][1] > 0  # escalated
