@@ -19,7 +19,6 @@ import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.alarm_history import read_episodes
@@ -34,11 +33,11 @@ from api.schemas_reports import (
     MachineAttention,
     ShiftOut,
 )
-from api.ticket_views import facts
 from core.logs import FailureTracker, event
 from core.readings import Quality, Reading
 from core.shifts import ShiftWindow, ended_between
 from core.site import Equipment
+from core.tickets import DeadlineKind, Ticket, met_at
 from storage import StoreError, handovers
 from storage.ticket_queries import tickets_live_at, tickets_touching
 
@@ -127,19 +126,17 @@ def _machine_state(
     return attention, readings_out
 
 
-def _carried(ctx: ApiContext, row: RowMapping, end: datetime) -> CarriedTicket:
-    t = facts(row)
-    steps = (
-        ("respond", t.respond_by, t.responded_at),
-        ("on_site", t.on_site_by, t.arrived_at),
-        ("resolve", t.resolve_by, t.resolved_at),
-    )
+def _carried(ctx: ApiContext, t: Ticket, end: datetime) -> CarriedTicket:
+    steps = [
+        (kind.value, t.cycle.due(kind), met_at(t.cycle, kind, t.ticket_class))
+        for kind in DeadlineKind
+    ]
     # as of the handover: a step done after it was still to do then
     pending = [
         (k, due) for k, due, done in steps if due is not None and (done is None or done > end)
     ]
     kind, due = pending[0] if pending else (None, None)
-    line = ticket_line(ctx, row)
+    line = ticket_line(ctx, t)
     return CarriedTicket(
         **line.model_dump(),
         next_deadline=kind,
@@ -156,8 +153,8 @@ def draft(ctx: ApiContext, window: ShiftWindow) -> HandoverContent:
         alarms = read_episodes(conn, start, end)
         touching = tickets_touching(conn, start.astimezone(UTC), end.astimezone(UTC))
         carried = tickets_live_at(conn, end.astimezone(UTC))
-    opened = [r for r in touching if start <= facts(r).opened_at < end]
-    closed = [r for r in touching if (c := facts(r).closed_at) is not None and start <= c < end]
+    opened = [t for t in touching if start <= t.opened_at < end]
+    closed = [t for t in touching if (c := t.cycle.closed_at) is not None and start <= c < end]
     attention: list[MachineAttention] = []
     key_readings: list[KeyReading] = []
     for eq in ctx.site.equipment:

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import RowMapping
-
 from api import kpis as kpi_module
 from api.context import ApiContext
 from api.errors import bad_request
@@ -30,10 +28,10 @@ from api.schemas_reports import (
     MonthlyReportOut,
 )
 from api.ticket_views import facts
-from storage.ticket_queries import events_of, tickets_since
+from core.tickets import Ticket, TicketStatus
+from storage.ticket_queries import callbacks_of, tickets_since
 
 TOP_FAILING = 10
-CANCELLED = "cancelled"
 
 
 def month_bounds(year: int, month: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -126,13 +124,13 @@ def _kpi_lines(k: kpi_module.Kpis, overall: kpi_module.Reliability | None) -> li
 
 def _ledger_line(
     ctx: ApiContext,
-    row: RowMapping,
+    ticket: Ticket,
     every: Sequence[kpi_module.TicketFacts],
     now: datetime,
 ) -> LedgerLine:
-    t = facts(row)
+    t = facts(ticket)
     tz = site_zone(ctx)
-    line = ticket_line(ctx, row)
+    line = ticket_line(ctx, ticket)
     repair = (
         None
         if t.resolved_at is None
@@ -149,25 +147,25 @@ def _ledger_line(
     )
 
 
-def _callbacks(ctx: ApiContext, rows: Sequence[RowMapping], now: datetime) -> list[CallbackLine]:
+def _callbacks(ctx: ApiContext, tickets: Sequence[Ticket], now: datetime) -> list[CallbackLine]:
     tz = site_zone(ctx)
     out: list[CallbackLine] = []
     with ctx.records.engine.connect() as conn:
-        for row in rows:
-            t = facts(row)
+        for ticket in tickets:
+            t = facts(ticket)
             if t.resolved_at is None:
                 continue
-            closing = [e for e in events_of(conn, t.id) if e["type"] == "close"]
-            last = closing[-1] if closing else None
+            mine = [c for c in callbacks_of(conn, t.id) if c.cycle == ticket.cycle.number]
+            last = mine[-1] if mine else None
             out.append(
                 CallbackLine(
                     ticket_id=t.id,
                     equipment=t.equipment,
                     equipment_name=display_name(ctx, t.equipment),
                     resolved_at=t.resolved_at.astimezone(tz),
-                    callback_at=None if t.closed_at is None else t.closed_at.astimezone(tz),
-                    callback_by=None if last is None else str(last["actor"]),
-                    remarks=None if last is None else str(last["message"]),
+                    callback_at=None if last is None else last.at.astimezone(tz),
+                    callback_by=None if last is None else last.by,
+                    remarks=None if last is None else last.remarks,
                     within_one_working_day=kpi_module.callback_met(t, now, tz),
                 )
             )
@@ -185,7 +183,7 @@ def monthly_report(ctx: ApiContext, year: int, month: int) -> MonthlyReportOut:
         rows = tickets_since(conn, (start - kpi_module.REPEAT_WINDOW).astimezone(UTC))
     every = [facts(r) for r in rows]
     mine = [r for r, t in zip(rows, every, strict=True) if start <= t.opened_at < end]
-    counted = [r for r in mine if r["status"] != CANCELLED]
+    counted = [r for r in mine if r.status is not TicketStatus.CANCELLED]
     k = period_kpis(ctx, every, start, end, now)
     overall = period_kpis(ctx, every, start, end, now, {eq.id: "all" for eq in ctx.site.equipment})
     kinds = {eq.id: eq.kind for eq in ctx.site.equipment}

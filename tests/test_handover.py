@@ -15,6 +15,7 @@ from api import ApiContext
 from api.handover import draft, drafter
 from core.clock import FakeClock
 from core.readings import Quality, Reading
+from core.rules import AlertsConfig
 from core.shifts import ShiftWindow
 from core.site import Site
 from core.tickets import Due
@@ -23,7 +24,7 @@ from storage.api_keys import Role
 from storage.logbook import LogEntry
 from storage.logbook_query import LogQuery, read_all
 from storage.ticket_desk import open_manual_ticket
-from storage.tickets import transition
+from tests.alerts.rig import move
 from tests.api_support import auth, client_for, new_key
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -79,7 +80,7 @@ def _alarms(records: RecordsDB) -> None:
 def _ticket(records: RecordsDB, equipment: str, at: datetime, due: Due) -> int:
     with records.engine.begin() as conn:
         row, _ = open_manual_ticket(conn, equipment, "general", "报修", "major", due, "前台", at)
-    return int(row["id"])
+    return row.id
 
 
 def _tickets(records: RecordsDB) -> dict[str, int]:
@@ -88,13 +89,13 @@ def _tickets(records: RecordsDB) -> dict[str, int]:
     handover); opened in the next shift."""
     night = _ticket(records, "pump-domestic-1", _at(7), Due(None, None, None))
     for action, at in (("resolve", _at(9)), ("close", _at(10))):
-        transition(records.engine, night, action, "张工", at)
+        move(records.engine, AlertsConfig(), night, action, "张工", at)
     morning = _ticket(
         records, "lift-b1-1", _at(9), Due(_at(9, 30), _at(22), _at(23) + timedelta(days=1))
     )
-    transition(records.engine, morning, "ack", "张工", _at(9, 5))
+    move(records.engine, AlertsConfig(), morning, "ack", "张工", _at(9, 5))
     late = _ticket(records, "tank-domestic", _at(19, 50), Due(_at(20, 20), None, None))
-    transition(records.engine, late, "ack", "李工", _at(20, 10))
+    move(records.engine, AlertsConfig(), late, "ack", "李工", _at(20, 10))
     _ticket(records, "pump-fire-1", _at(21), Due(None, None, None))
     return {"night": night, "morning": morning, "late": late}
 
@@ -151,8 +152,9 @@ def test_drafting_later_gives_the_same_document(
 ) -> None:
     _tickets(records)
     first = draft(context, SHIFT)
-    transition(
+    move(
         records.engine,
+        AlertsConfig(),
         _ticket(records, "tank-fire", _at(22), Due(None, None, None)),
         "resolve",
         "王工",

@@ -159,7 +159,7 @@ def move(
     """A person's transition; a ``close`` is preceded by a satisfied callback, as closing
     needs one."""
     if action == "close":
-        record_callback(engine, ticket_id, "客服小陈", now, True, "", actor, now, config)
+        record_callback(engine, ticket_id, actor, now, True, "住户满意", actor, now, config)
     ticket, _ = transition(engine, ticket_id, action, actor, now, config, reason)
     return ticket
 
