@@ -31,6 +31,10 @@ dashboards: venv
 bench-influx: venv system-deps
 	$(PY) -m bench.influx_write $(BENCH_ARGS)
 
+.PHONY: bench-history
+bench-history: venv
+	$(PY) -m bench.history $(BENCH_ARGS)
+
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
