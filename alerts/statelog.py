@@ -31,6 +31,8 @@ from storage.logbook_query import StoredEntry, log_event, read_entry
 log = logging.getLogger("plantroom.statelog")
 
 _LOST = (Quality.STALE, Quality.COMM_FAULT)
+COMMS_LOST = "通讯中断"
+COMMS_RESTORED = "通讯恢复"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +99,15 @@ class StateTracker:
             return []
         if offline:
             data: dict[str, Any] = {"quality": r.quality.value, "reason": r.reason or ""}
-            return [logbook.LogEntry(r.ts, r.equipment, "comms", "通讯中断", data=data)]
-        return [logbook.LogEntry(r.ts, r.equipment, "comms", "通讯恢复", data={})]
+            return [logbook.LogEntry(r.ts, r.equipment, "comms", COMMS_LOST, data=data)]
+        return [logbook.LogEntry(r.ts, r.equipment, "comms", COMMS_RESTORED, data={})]
+
+
+def transition_of(entry: logbook.LogEntry) -> tuple[str, str]:
+    """The (subject, value) a state or comms entry changes: one entry per transition."""
+    if entry.type == "comms":
+        return "comms", "lost" if entry.message == COMMS_LOST else "restored"
+    return str(entry.data["signal"]), "on" if entry.data["value"] else "off"
 
 
 Publish = Callable[[dict[str, Any]], None]
@@ -143,9 +152,10 @@ class StateRecorder:
                 await asyncio.wait_for(stop.wait(), every)
 
     def _append(self, entries: list[logbook.LogEntry]) -> list[StoredEntry]:
+        """Append each change not logged yet (another engine may have logged it first)."""
         with self.records.engine.begin() as conn:
-            seqs = [logbook.append(conn, e) for e in entries]
-            return [read_entry(conn, seq) for seq in seqs]
+            seqs = [logbook.append_transition(conn, e, *transition_of(e)) for e in entries]
+            return [read_entry(conn, seq) for seq in seqs if seq is not None]
 
     async def run(self, stop: asyncio.Event) -> None:
         """Append entries as they come until ``stop``; a failing records DB is retried."""

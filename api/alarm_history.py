@@ -82,4 +82,5 @@ def read_episodes(conn: Connection, start: datetime, end: datetime) -> list[Alar
     """Alarm episodes overlapping [start, end), from the logbook."""
     query = LogQuery(start=start - LOOKBACK, end=end, types=("alert",))
     severities = {(a.rule_id, a.subject): a.severity for a in find_alerts(conn, ())}
-    return episodes((s.entry for s in read_all(conn, query, MAX_ENTRIES)), start, end, severities)
+    entries = (s.entry for s in read_all(conn, query, MAX_ENTRIES) if s.problem is None)
+    return episodes(entries, start, end, severities)

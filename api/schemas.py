@@ -81,7 +81,7 @@ class ReadingsOut(BaseModel):
 
 class LogEntryOut(BaseModel):
     seq: int
-    ts: datetime
+    ts: datetime | None = Field(description="null only for a corrupt entry whose time is lost")
     equipment: str
     equipment_name: str
     type: str
@@ -89,6 +89,9 @@ class LogEntryOut(BaseModel):
     actor: str
     data: dict[str, Any]
     hash: str
+    problem: str | None = Field(
+        None, description="set when the stored row is corrupt: what is wrong with it"
+    )
 
 
 class LogPage(BaseModel):
@@ -107,6 +110,8 @@ class VerifyOut(BaseModel):
     ok: bool
     checked: int
     problems: list[str]
+    keyed: bool = Field(description="checked under PLANTROOM_LOGBOOK_KEY (an HMAC chain)")
+    unkeyed: int = Field(description="with a key: entries written before it was set")
 
 
 class KeyIn(BaseModel):

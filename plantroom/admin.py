@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 
 from storage import RecordsDB, logbook
 from storage.api_keys import Role, UnknownKey, create_key, list_keys, revoke_key
@@ -42,12 +46,36 @@ def keys_revoke(db: RecordsDB, key_id: str) -> tuple[int, str]:
     return 0, f"API key {key.id} ({key.name}) revoked"
 
 
+def missing_logbook(url: str) -> str | None:
+    """Why the records DB at ``url`` has no logbook to verify, or None when it has one."""
+    shown = sa.make_url(url).render_as_string(hide_password=True)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        return (
+            f"no records database at {url.removeprefix('sqlite:///')}: nothing to verify "
+            "(check --data-dir or PLANTROOM_DB_URL)"
+        )
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            present = sa.inspect(conn).has_table("logbook")
+    except SQLAlchemyError as err:
+        return f"records database {shown} unreachable: {type(err).__name__}"
+    finally:
+        engine.dispose()
+    return None if present else f"no logbook in the records database {shown}: nothing to verify"
+
+
 def verify_log(db: RecordsDB) -> tuple[int, str]:
     """Exit code 0 when the logbook's chain is intact, 1 when anything was altered or removed."""
     with db.engine.connect() as conn:
         report = logbook.verify(conn)
+    keyed = ""
+    if report.keyed:
+        keyed = ", keyed"
+        if report.unkeyed:
+            keyed += f" ({report.unkeyed} earlier entries predate the key: chained, not keyed)"
     if report.ok:
-        return 0, f"logbook intact: {report.checked} entries, hash chain verified"
+        return 0, f"logbook intact: {report.checked} entries, hash chain verified{keyed}"
     lines = [f"logbook BROKEN: {len(report.problems)} problem(s) in {report.checked} entries"]
     lines += [f"  {p}" for p in report.problems]
     return 1, "\n".join(lines)

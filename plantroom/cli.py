@@ -161,6 +161,11 @@ def _admin(args: argparse.Namespace) -> tuple[int, str]:
     from storage import RecordsDB, StoreError
 
     url = Settings.from_env(args.data_dir).db_url
+    if args.command == "verify-log":
+        # a logbook that is not there is not an intact one: never create one to verify
+        missing = admin.missing_logbook(url)
+        if missing is not None:
+            return 2, missing
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:

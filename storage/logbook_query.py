@@ -16,14 +16,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from storage.logbook import LogEntry, logbook
+from storage.logbook import ROW_COLUMNS, CorruptEntry, LogEntry, decode, logbook, parse_ts
+
+# the time shown for a corrupt entry whose stored time cannot be read
+UNREADABLE_TS = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
 class StoredEntry:
+    """An entry as stored. A corrupt row is still one (``problem`` says what is wrong), with
+    what could be read of it, so that a read never fails on it."""
+
     seq: int
     entry: LogEntry
     hash: str
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +50,7 @@ def read_page(
     conn: Connection, query: LogQuery, limit: int, after: int | None = None
 ) -> list[StoredEntry]:
     """Up to ``limit`` entries matching ``query``, after the entry with seq ``after``."""
-    stmt = sa.select(logbook)
+    stmt = sa.select(*ROW_COLUMNS)
     if query.equipment is not None:
         stmt = stmt.where(logbook.c.equipment == query.equipment)
     if query.start is not None:
@@ -53,11 +60,13 @@ def read_page(
     if query.types:
         stmt = stmt.where(logbook.c.type.in_(list(query.types)))
     if after is not None:
-        mark = conn.execute(sa.select(logbook.c.ts).where(logbook.c.seq == after)).first()
-        if mark is None:
+        found = conn.execute(sa.select(logbook.c.seq).where(logbook.c.seq == after)).first()
+        if found is None:
             raise UnknownCursor(f"cursor {after} names no logbook entry")
+        # the cursor entry's time compared in SQL, as stored: never converted in Python
+        mark = sa.select(logbook.c.ts).where(logbook.c.seq == after).scalar_subquery()
         key = sa.tuple_(logbook.c.ts, logbook.c.seq)
-        position = sa.tuple_(sa.literal(mark.ts, logbook.c.ts.type), sa.literal(after))
+        position = sa.tuple_(mark, sa.literal(after))
         stmt = stmt.where(key < position if query.descending else key > position)
     if query.descending:
         stmt = stmt.order_by(logbook.c.ts.desc(), logbook.c.seq.desc())
@@ -83,7 +92,7 @@ def read_all(
 
 def read_after(conn: Connection, seq: int, limit: int) -> list[StoredEntry]:
     """Entries appended after ``seq``, in append order (for followers of the logbook)."""
-    stmt = sa.select(logbook).where(logbook.c.seq > seq).order_by(logbook.c.seq).limit(limit)
+    stmt = sa.select(*ROW_COLUMNS).where(logbook.c.seq > seq).order_by(logbook.c.seq).limit(limit)
     return [_stored(row) for row in conn.execute(stmt)]
 
 
@@ -114,16 +123,37 @@ def log_event(stored: StoredEntry, equipment_name: str) -> dict[str, Any]:
 
 
 def read_entry(conn: Connection, seq: int) -> StoredEntry:
-    row = conn.execute(sa.select(logbook).where(logbook.c.seq == seq)).first()
+    row = conn.execute(sa.select(*ROW_COLUMNS).where(logbook.c.seq == seq)).first()
     if row is None:
         raise UnknownCursor(f"no logbook entry {seq}")
     return _stored(row)
 
 
 def _stored(row: Any) -> StoredEntry:
-    ts: datetime = row.ts if row.ts.tzinfo is not None else row.ts.replace(tzinfo=UTC)
-    entry = LogEntry(ts, row.equipment, row.type, row.message, row.actor, json.loads(row.data))
-    return StoredEntry(int(row.seq), entry, str(row.hash))
+    try:
+        return StoredEntry(int(row.seq), decode(row), str(row.hash))
+    except CorruptEntry as err:
+        return StoredEntry(int(row.seq), _salvage(row), str(row.hash), str(err))
+
+
+def _salvage(row: Any) -> LogEntry:
+    """What can be read of a corrupt row: its readable fields, the rest emptied."""
+    try:
+        ts = parse_ts(row.ts)
+    except CorruptEntry:
+        ts = UNREADABLE_TS
+    try:
+        data = json.loads(row.data)
+    except (TypeError, ValueError):
+        data = {}
+    return LogEntry(
+        ts,
+        str(row.equipment),
+        str(row.type),
+        str(row.message),
+        str(row.actor),
+        data if isinstance(data, dict) else {},
+    )
 
 
 def _utc(ts: datetime) -> datetime:

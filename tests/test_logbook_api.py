@@ -110,6 +110,7 @@ async def test_csv_opens_with_the_right_columns_and_characters(
         "actor",
         "data",
         "hash",
+        "problem",
     ]
     assert [r["message"] for r in rows] == [
         "通讯中断",
@@ -131,7 +132,7 @@ async def test_tampering_with_a_row_is_detected(
     monkeypatch.setenv("PLANTROOM_DB_URL", records.url)
     async with client_for(context) as client:
         intact = (await client.get("/api/v1/logbook/verify", headers=viewer)).json()
-        assert intact == {"ok": True, "checked": 5, "problems": []}
+        assert intact == {"ok": True, "checked": 5, "problems": [], "keyed": False, "unkeyed": 0}
         assert main(["verify-log"]) == 0
         with records.engine.begin() as conn:  # someone "corrects" the record by hand
             conn.execute(
@@ -146,7 +147,7 @@ async def test_tampering_with_a_row_is_detected(
         with records.engine.begin() as conn:  # ... and another removes an entry
             conn.execute(sa.delete(logbook.logbook).where(logbook.logbook.c.seq == 2))
         removed = (await client.get("/api/v1/logbook/verify", headers=viewer)).json()
-        assert "entries 2..2 are missing (removed)" in removed["problems"]
+        assert "entry 2 is missing (removed)" in removed["problems"]
 
 
 async def test_notes_are_appended_to_the_chain(context: ApiContext, records: RecordsDB) -> None:

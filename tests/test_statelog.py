@@ -10,6 +10,7 @@ from core.readings import Quality, Reading
 from core.site import Site
 from storage import RecordsDB, SqliteTimeSeriesStore, logbook
 from storage.logbook_query import LogQuery, StoredEntry, read_page
+from tests.servers.postgres import Postgres
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -94,3 +95,34 @@ async def test_recorder_can_follow_the_store_instead(
     stop.set()
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
     assert [s.entry.message for s in page] == ["水泵启动"]
+
+
+async def test_two_recorders_log_each_change_once(site: Site, postgres: Postgres) -> None:
+    """Two alert engines each run a recorder that sees the same changes: one entry each."""
+    url = postgres.create_database()
+    dbs = [RecordsDB(url), RecordsDB(url)]
+    try:
+        recorders = [StateRecorder(site, db) for db in dbs]
+        stop = asyncio.Event()
+        runs = [asyncio.ensure_future(r.run(stop)) for r in recorders]
+        machines = ["pump-domestic-1", "pump-fire-1"]
+        for recorder in recorders:
+            recorder.tracker.prime([_r(eq, "running", 0, 0.0) for eq in machines])
+        for second in range(1, 9):
+            batch = [_r(eq, "running", second, float(second % 2)) for eq in machines]
+            for recorder in recorders:  # both engines see every batch, and append at once
+                recorder.observe(batch)
+        # one engine also saw a late, stale start after the last stop was logged
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*runs), 30)
+        recorders[1].tracker.prime([_r(eq, "running", 8, 0.0) for eq in machines])
+        late = recorders[1].tracker.observe([_r(eq, "running", 7, 1.0) for eq in machines])
+        recorders[1]._append(late)
+        with dbs[0].engine.connect() as conn:
+            for eq in machines:
+                messages = [s.entry.message for s in read_page(conn, LogQuery(eq), 100)]
+                assert messages == ["水泵启动", "水泵停止"] * 4, eq
+            assert logbook.verify(conn).ok
+    finally:
+        for db in dbs:
+            db.close()

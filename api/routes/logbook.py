@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -12,18 +13,18 @@ from fastapi.responses import Response
 
 from api.auth import RequireEngineer
 from api.context import ApiContext, ContextDep
-from api.csvout import CSV_TYPE, csv_response
+from api.csvout import CSV_TYPE, csv_stream
 from api.errors import bad_request
 from api.lookup import display_name, machine_or_404
 from api.schemas import LogEntryOut, LogPage, NoteIn, VerifyOut
 from api.timeparams import window
 from storage import logbook
 from storage.logbook_query import (
+    UNREADABLE_TS,
     LogQuery,
     StoredEntry,
     UnknownCursor,
     log_event,
-    read_all,
     read_entry,
     read_page,
 )
@@ -31,7 +32,7 @@ from storage.logbook_query import (
 router = APIRouter(tags=["logbook"])
 
 LogType = Literal["state", "alert", "ticket", "comms", "note"]
-CSV_CAP = 100_000
+CSV_PAGE = 1000  # entries read per step of a CSV export
 CSV_HEADER = (
     "seq",
     "time",
@@ -43,6 +44,7 @@ CSV_HEADER = (
     "actor",
     "data",
     "hash",
+    "problem",
 )
 
 
@@ -50,7 +52,7 @@ def entry_out(ctx: ApiContext, stored: StoredEntry) -> LogEntryOut:
     e = stored.entry
     return LogEntryOut(
         seq=stored.seq,
-        ts=e.ts,
+        ts=None if e.ts == UNREADABLE_TS else e.ts,
         equipment=e.equipment,
         equipment_name=display_name(ctx, e.equipment),
         type=e.type,
@@ -58,15 +60,17 @@ def entry_out(ctx: ApiContext, stored: StoredEntry) -> LogEntryOut:
         actor=e.actor,
         data=e.data,
         hash=stored.hash,
+        problem=stored.problem,
     )
 
 
 def csv_row(ctx: ApiContext, stored: StoredEntry, tz: ZoneInfo) -> tuple[object, ...]:
     e = stored.entry
+    known = e.ts != UNREADABLE_TS
     return (
         stored.seq,
-        e.ts.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
-        e.ts.isoformat(),
+        e.ts.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if known else "",
+        e.ts.isoformat() if known else "",
         e.equipment,
         display_name(ctx, e.equipment),
         e.type,
@@ -74,6 +78,7 @@ def csv_row(ctx: ApiContext, stored: StoredEntry, tz: ZoneInfo) -> tuple[object,
         e.actor,
         json.dumps(e.data, ensure_ascii=False, sort_keys=True) if e.data else "",
         stored.hash,
+        stored.problem or "",
     )
 
 
@@ -97,11 +102,9 @@ def get_log(
     eq = machine_or_404(ctx, equipment_id)
     lo, hi = window(start, end, ZoneInfo(ctx.site.site.timezone))
     query = LogQuery(eq.id, lo, hi, tuple(type or ()), descending=order == "desc")
+    if format == "csv":
+        return _csv_export(ctx, eq.id, query)
     with ctx.records.engine.connect() as conn:
-        if format == "csv":
-            tz = ZoneInfo(ctx.site.site.timezone)
-            rows = [csv_row(ctx, s, tz) for s in read_all(conn, query, CSV_CAP)]
-            return csv_response(f"{eq.id}-logbook.csv", CSV_HEADER, rows)
         try:
             page = read_page(conn, query, limit + 1, cursor)
         except UnknownCursor as err:
@@ -109,6 +112,23 @@ def get_log(
     more = len(page) > limit
     entries = [entry_out(ctx, s) for s in page[:limit]]
     return LogPage(equipment=eq.id, entries=entries, next_cursor=entries[-1].seq if more else None)
+
+
+def _csv_export(ctx: ApiContext, equipment: str, query: LogQuery) -> Response:
+    """Every matching entry, streamed a page at a time (one short read each)."""
+    tz = ZoneInfo(ctx.site.site.timezone)
+
+    def pages() -> Iterator[list[tuple[object, ...]]]:
+        after: int | None = None
+        while True:
+            with ctx.records.engine.connect() as conn:
+                page = read_page(conn, query, CSV_PAGE, after)
+            yield [csv_row(ctx, s, tz) for s in page]
+            if len(page) < CSV_PAGE:
+                return
+            after = page[-1].seq
+
+    return csv_stream(f"{equipment}-logbook.csv", CSV_HEADER, pages())
 
 
 @router.post("/equipment/{equipment_id}/log", response_model=LogEntryOut, status_code=201)
@@ -129,4 +149,10 @@ def verify_logbook(ctx: ContextDep) -> VerifyOut:
     """Recompute the hash chain: ``ok`` is false when any entry was altered or removed."""
     with ctx.records.engine.connect() as conn:
         report = logbook.verify(conn)
-    return VerifyOut(ok=report.ok, checked=report.checked, problems=report.problems)
+    return VerifyOut(
+        ok=report.ok,
+        checked=report.checked,
+        problems=report.problems,
+        keyed=report.keyed,
+        unkeyed=report.unkeyed,
+    )

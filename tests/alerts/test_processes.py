@@ -3,6 +3,7 @@ makes no duplicate; two engines on one PostgreSQL make one ticket per episode.""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import yaml
 
 from core.readings import Reading
 from core.site import load_site
-from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
+from storage import RecordsDB, SqliteTimeSeriesStore, logbook, site_tags
 from storage.tickets import alerts, ticket_events, tickets
 from tests.alerts.engine_process import select_rows, start_engine, stop_processes, wait_for
 from tests.alerts.rig import HEALTHY, SITE_FILE, move
@@ -116,6 +117,16 @@ def test_sigkill_while_pending_and_while_firing(plant: Plant) -> None:
     assert plant.alert("pump_trip", "pump-1")["episode"] == 1
 
 
+def changes(plant: Plant, machine: str) -> list[bool]:
+    """The machine's fault changes in the logbook, in order: True for each fault, False for
+    each reset."""
+    entries = plant.rows(
+        logbook.logbook, logbook.logbook.c.type == "state", logbook.logbook.c.equipment == machine
+    )
+    data = [json.loads(e["data"]) for e in entries]
+    return [bool(d["value"]) for d in data if d["signal"] == "fault"]
+
+
 def test_two_engines_on_postgresql_make_one_ticket_per_episode(
     tmp_path: Path, postgres: Postgres
 ) -> None:
@@ -135,6 +146,13 @@ def test_two_engines_on_postgresql_make_one_ticket_per_episode(
             )
             plant.write()
             wait_for("recovery", lambda: not plant.rows(tickets, tickets.c.fault_active))
+            # the engines' state recorders poll the store each second: let them see the recovery
+            wait_for(
+                f"episode {episode}'s recovery in the logbook",
+                lambda n=episode: all(
+                    changes(plant, machine).count(False) >= n for machine in faulty
+                ),
+            )
             for ticket in plant.rows(tickets, tickets.c.status == "open"):
                 for action in ("ack", "resolve", "close"):
                     move(
@@ -155,6 +173,14 @@ def test_two_engines_on_postgresql_make_one_ticket_per_episode(
         opened = plant.rows(ticket_events, ticket_events.c.type == "opened")
         assert sorted(e["ticket_id"] for e in opened) == sorted(t["id"] for t in all_tickets)
         assert plant.rows(ticket_events, ticket_events.c.type.in_(["recurred", "reopened"])) == []
+        # each state change in the logbook once, though both engines saw it (issue 11 item 9)
+        for machine in faulty:
+            assert changes(plant, machine) == [True, False] * 3, machine
+        alert_entries = plant.rows(logbook.logbook, logbook.logbook.c.type == "alert")
+        keys = [(e["equipment"], e["message"], e["data"]) for e in alert_entries]
+        assert len(keys) == len(set(keys))
+        with plant.records.engine.connect() as conn:
+            assert logbook.verify(conn).ok
         assert all(p.poll() is None for p in plant.processes)  # both engines still running
     finally:
         plant.close()
