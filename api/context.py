@@ -47,6 +47,7 @@ class ApiContext:
     metrics: Metrics = METRICS
     events: EventFeed = field(default_factory=EventBus)
     stream_keepalive: float = 15.0  # seconds between keep-alive comments on /stream
+    stream_key_recheck: float = 2.0  # seconds between checks that a stream's key is valid
     max_body: int = DEFAULT_MAX_BODY  # bytes of request body read at most (api/guard.py)
 
 

@@ -99,6 +99,13 @@ def authenticate(conn: Connection, clear: str) -> ApiKey | None:
     return key if key.active else None
 
 
+def is_active(conn: Connection, key_id: str) -> bool:
+    """Whether the key with this id exists and is not revoked (for sessions that outlive a
+    request, such as an open stream)."""
+    row = conn.execute(sa.select(api_keys.c.revoked_at).where(api_keys.c.id == key_id)).first()
+    return row is not None and row.revoked_at is None
+
+
 def list_keys(conn: Connection) -> list[ApiKey]:
     return [_record(r) for r in conn.execute(sa.select(api_keys).order_by(api_keys.c.created_at))]
 

@@ -16,7 +16,7 @@ from core.events import EventBus, Subscription
 from core.site import Site
 from plantroom.processes import api_task
 from storage import RecordsDB, SqliteTimeSeriesStore, logbook
-from storage.api_keys import Role
+from storage.api_keys import Role, revoke_key
 from tests.api_support import auth, new_key
 from tests.servers.ports import free_port
 
@@ -53,7 +53,9 @@ async def served(
     site: Site, ts_store: SqliteTimeSeriesStore, records: RecordsDB
 ) -> AsyncIterator[tuple[str, CountingBus, dict[str, str]]]:
     bus = CountingBus()
-    context = ApiContext(site, ts_store, records, events=bus, stream_keepalive=0.2)
+    context = ApiContext(
+        site, ts_store, records, events=bus, stream_keepalive=0.2, stream_key_recheck=0.2
+    )
     port = free_port()
     stop = asyncio.Event()
     server = asyncio.ensure_future(api_task(context, "127.0.0.1", port)(stop))
@@ -200,3 +202,37 @@ def test_logbook_feed_announces_entries_written_by_other_processes(records: Reco
     fresh = feed.poll()
     assert [s.entry.message for s in fresh] == ["低液位恢复", "进水阀关闭"]
     assert feed.poll() == []
+
+
+async def test_a_revoked_key_ends_its_open_stream(
+    served: tuple[str, CountingBus, dict[str, str]], records: RecordsDB
+) -> None:
+    base, bus, viewer = served  # the server's records DB is this test's ``records``
+    key_id = viewer["Authorization"].split("_")[1]
+    busy = True
+
+    async def publish_all_along() -> None:  # a busy stream is checked all the same
+        n = 0
+        while busy:
+            bus.publish({"type": "alert", "n": n})
+            n += 1
+            await asyncio.sleep(0.01)
+
+    async with httpx.AsyncClient(timeout=10) as client:
+        async with client.stream("GET", f"{base}/api/v1/stream", headers=viewer) as response:
+            lines = response.aiter_lines()
+            await _until(lambda: bus.subscribers == 1)
+            publisher = asyncio.ensure_future(publish_all_along())
+            (first,) = await _blocks(lines, 1)
+            assert first["event"] == "alert"
+            with records.engine.begin() as conn:
+                revoke_key(conn, key_id, datetime.now(UTC))
+            ends: list[str] = []
+            async for line in lines:  # the stream must end by itself
+                ends.append(line)
+            busy = False
+            await publisher
+        assert "event: revoked" in ends and ends[-2].startswith("data: ")
+        await _until(lambda: bus.subscribers == 0)
+        again = await client.get(f"{base}/api/v1/stream", headers=viewer)
+        assert again.status_code == 401

@@ -9,20 +9,26 @@ last id it saw (the standard ``Last-Event-ID`` header, as EventSource sends it, 
 ``?last_event_id=``) gets what it missed first. When that cannot be done exactly (the id is
 from an earlier run of the API, too old for the bus's history, or the client fell so far
 behind that events were dropped) it gets a ``resync`` event: reload the state, then carry on.
+
+The key is checked again every few seconds: once it is revoked, the stream sends a
+``revoked`` event and ends (DESIGN §9), and the client's reconnection gets a 401.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
-from api.auth import CurrentUser
-from api.context import ContextDep, EventFeed, Subscription
+from api.auth import CurrentUser, Principal
+from api.context import ApiContext, ContextDep, EventFeed, Subscription
+from storage.api_keys import is_active
 
 router = APIRouter(tags=["stream"])
 
@@ -48,30 +54,74 @@ def _resume_point(feed: EventFeed, last_id: str | None) -> tuple[int | None, str
     return int(number), None
 
 
+def revoked() -> str:
+    data = json.dumps({"type": "revoked", "reason": "the API key was revoked"})
+    return f"event: revoked\ndata: {data}\n\n"
+
+
 async def _events(
-    request: Request, feed: EventFeed, sub: Subscription, keepalive: float, problem: str | None
+    request: Request,
+    ctx: ApiContext,
+    sub: Subscription,
+    allowed: Callable[[], Awaitable[bool]],
+    problem: str | None,
 ) -> AsyncIterator[str]:
+    """The stream; it ends when the client goes or its key stops being valid (checked every
+    ``ctx.stream_key_recheck`` seconds, however busy the stream is)."""
+    loop = asyncio.get_running_loop()
     dropped = 0
+    keepalive, recheck = ctx.stream_keepalive, ctx.stream_key_recheck
     try:
         yield "retry: 1000\n: connected\n\n"
         if problem is None and sub.gap:
             problem = "the events after that id are no longer kept"
         if problem is not None:
             yield resync(problem)
+        sent = checked = loop.time()
         while True:
-            try:
-                number, event = await asyncio.wait_for(sub.get(), timeout=keepalive)
-            except TimeoutError:
+            now = loop.time()
+            if now >= checked + recheck:
+                if not await allowed():
+                    yield revoked()
+                    return
+                checked = now
+            if now >= sent + keepalive:
                 if await request.is_disconnected():
                     return
                 yield ": keep-alive\n\n"
+                sent = now
+            wait = min(sent + keepalive, checked + recheck) - loop.time()
+            try:
+                number, event = await asyncio.wait_for(sub.get(), timeout=max(wait, 0.01))
+            except TimeoutError:
                 continue
             if sub.dropped > dropped:
                 yield resync(f"{sub.dropped - dropped} events dropped: the client fell behind")
                 dropped = sub.dropped
-            yield sse(f"{feed.epoch}-{number}", event)
+            yield sse(f"{ctx.events.epoch}-{number}", event)
+            sent = loop.time()
     finally:
         sub.close()
+
+
+def _key_check(ctx: ApiContext, user: Principal) -> Callable[[], Awaitable[bool]]:
+    """Whether the stream's key is still valid; the demo's keyless local reader always is.
+
+    A records DB that cannot answer keeps the stream (the check is repeated shortly): a
+    database restart should not cut every monitoring screen."""
+
+    def active() -> bool:
+        assert user.key_id is not None
+        try:
+            with ctx.records.engine.connect() as conn:
+                return is_active(conn, user.key_id)
+        except SQLAlchemyError:
+            return True
+
+    async def allowed() -> bool:
+        return user.key_id is None or await run_in_threadpool(active)
+
+    return allowed
 
 
 @router.get(
@@ -82,7 +132,7 @@ async def _events(
 async def stream(
     request: Request,
     ctx: ContextDep,
-    _user: CurrentUser,
+    user: CurrentUser,
     last_event_id: Annotated[str | None, Query(max_length=80)] = None,
     last_event_id_header: Annotated[
         str | None, Header(alias="Last-Event-ID", max_length=80)
@@ -93,7 +143,7 @@ async def stream(
     after, problem = _resume_point(ctx.events, last_event_id_header or last_event_id)
     sub = ctx.events.subscribe(after)
     return StreamingResponse(
-        _events(request, ctx.events, sub, ctx.stream_keepalive, problem),
+        _events(request, ctx, sub, _key_check(ctx, user), problem),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
