@@ -34,6 +34,7 @@ from core.notices import Notice
 from core.readings import Quality, Reading
 from core.rules import Rule, effective_rules, history_window, signals_of
 from core.site import Equipment, Site
+from core.subjects import gateway_key, gateway_subject
 from storage.records import RecordsDB
 from storage.timeseries import StoreError, TimeSeriesStore
 
@@ -97,9 +98,9 @@ class AlertService:
         }
         self.gateways: dict[str, list[str]] = {}
         for eq in site.equipment:
-            modbus = eq.source.modbus
-            if modbus is not None and modbus.host is not None:
-                self.gateways.setdefault(f"{modbus.host}:{modbus.port}", []).append(eq.id)
+            gw = gateway_key(eq)
+            if gw is not None:
+                self.gateways.setdefault(gw, []).append(eq.id)
         self.gateways = {gw: ids for gw, ids in self.gateways.items() if len(ids) >= 2}
         self.history: dict[tuple[str, str], deque[Point]] = {}
         self.states: dict[tuple[str, str], AlertState] = {}
@@ -265,7 +266,7 @@ class AlertService:
                     covered.update(members)
                 condition = known(down and not site_silent)
                 root.append(
-                    _Decision(rule, f"gateway:{gateway}", self._inputs(rule, condition, False))
+                    _Decision(rule, gateway_subject(gateway), self._inputs(rule, condition, False))
                 )
         out = [
             replace(d, inputs=replace(d.inputs, condition=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from api.context import ApiContext
 from api.errors import not_found
 from core.site import Equipment
+from core.subjects import subject_name
 
 
 def machine_or_404(ctx: ApiContext, equipment_id: str) -> Equipment:
@@ -14,9 +15,7 @@ def machine_or_404(ctx: ApiContext, equipment_id: str) -> Equipment:
         raise not_found(f"unknown equipment '{equipment_id}'") from None
 
 
-def display_name(ctx: ApiContext, equipment_id: str) -> str:
-    """The machine's human name (Chinese names intact), or its id when the site has none."""
-    try:
-        return ctx.site.machine(equipment_id).name
-    except KeyError:
-        return equipment_id
+def display_name(ctx: ApiContext, subject: str) -> str:
+    """A machine's human name (Chinese names intact), a gateway with its machines, the site;
+    the id itself when the site has no such machine."""
+    return subject_name(ctx.site, subject)

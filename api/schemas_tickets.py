@@ -32,6 +32,14 @@ class AlertOut(BaseModel):
     flapping: bool
     suppressed: bool
     acknowledged_by: str | None = Field(description="who acknowledged this episode")
+    held_back_by: str | None = Field(
+        default=None,
+        description="the board only: the alarm (id) that inhibits this one on the same machine",
+    )
+    silenced_by: str | None = Field(
+        default=None, description="the board only: who silenced this episode's sound"
+    )
+    silenced_at: datetime | None = None
 
 
 class TicketOut(BaseModel):
@@ -159,6 +167,44 @@ class IncidentOut(BaseModel):
     title: str
     severity: str
     started_at: datetime
+    zone: int | None = Field(default=None, description="the panel's alarm zone, as last read")
+    isolated_points: int | None = Field(default=None, description="points isolated on the panel")
+
+
+class MachineTileOut(BaseModel):
+    """One machine on the monitoring room's overview."""
+
+    id: str
+    name: str
+    kind: str
+    kind_name: str
+    building: str
+    state: str = Field(
+        description="fault, alarm, offline, stale, maintenance, normal or no_data "
+        "(api/board_view.py)"
+    )
+    state_name: str
+    key_signal: str | None
+    key_name: str | None
+    key_value: bool | int | float | None = Field(
+        description="the key signal's good value; null when it is not good"
+    )
+    key_unit: str | None
+    last_reading_at: datetime | None
+    age_seconds: float | None
+    alarms: int
+
+
+class BuildingOut(BaseModel):
+    id: str
+    name: str
+    machines: list[MachineTileOut]
+
+
+class SilenceOut(BaseModel):
+    at: datetime
+    by: str
+    silenced: int
 
 
 class BoardOut(BaseModel):
@@ -167,6 +213,9 @@ class BoardOut(BaseModel):
     site_name: str
     timezone: str = Field(description="the site's time zone: the board shows times in it")
     machines: dict[str, str] = Field(description="every machine's id and name")
+    buildings: list[BuildingOut] = Field(
+        default_factory=list, description="every machine by building with its state"
+    )
     incidents: list[IncidentOut]
     alarms: list[AlertOut]
     tickets: list[TicketOut]

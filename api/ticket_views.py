@@ -16,6 +16,7 @@ from api.schemas_tickets import (
     TicketEventOut,
     TicketOut,
 )
+from core.subjects import subject_building_name
 from core.tickets import (
     EVENT_TEXT,
     STATUS_TEXT,
@@ -52,12 +53,13 @@ def facts(t: Ticket) -> TicketFacts:
     )
 
 
-def _building(ctx: ApiContext, equipment: str) -> tuple[str | None, str | None]:
+def _building(ctx: ApiContext, subject: str) -> tuple[str | None, str | None]:
+    """The building id (of a machine) and the building name(s) of what a subject covers."""
     try:
-        eq = ctx.site.machine(equipment)
+        building: str | None = ctx.site.machine(subject).building
     except KeyError:
-        return None, None
-    return eq.building, ctx.site.building(eq.building).name
+        building = None
+    return building, subject_building_name(ctx.site, subject)
 
 
 def _deadline(t: Ticket) -> Deadline | None:

@@ -94,6 +94,15 @@ class KindSpec(BaseModel):
     kind: str
     name_zh: str
     signals: dict[str, SignalSpec]
+    # the one value the monitoring room's overview shows per machine (pressure, level, floor)
+    key_signal: str | None = None
+
+    def key(self) -> SignalSpec | None:
+        """The overview's key value: ``key_signal``, else the first analog signal, if any."""
+        if self.key_signal is not None:
+            return self.signals[self.key_signal]
+        analog = (SignalType.FLOAT, SignalType.COUNTER)
+        return next((s for s in self.signals.values() if s.type in analog), None)
 
 
 class Catalogue(BaseModel):
@@ -123,6 +132,7 @@ def load_catalogue() -> Catalogue:
         kind: KindSpec(
             kind=kind,
             name_zh=entry["name_zh"],
+            key_signal=entry.get("key_signal"),
             signals={
                 name: SignalSpec(name=name, **spec) for name, spec in entry["signals"].items()
             },

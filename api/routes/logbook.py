@@ -31,7 +31,7 @@ from storage.logbook_query import (
 
 router = APIRouter(tags=["logbook"])
 
-LogType = Literal["state", "alert", "ticket", "comms", "note"]
+LogType = Literal["state", "alert", "ticket", "comms", "note", "silenced"]
 CSV_PAGE = 1000  # entries read per step of a CSV export
 CSV_HEADER = (
     "seq",

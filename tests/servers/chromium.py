@@ -60,8 +60,16 @@ class Page:
     def navigate(self, url: str) -> None:
         self.call("Page.navigate", url=url)
 
-    def evaluate(self, expression: str) -> Any:
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+    def evaluate(self, expression: str, user_gesture: bool = False) -> Any:
+        """The value of ``expression``; ``user_gesture`` runs it as if the user clicked, which
+        browsers ask before they make sound."""
+        result = self.call(
+            "Runtime.evaluate",
+            expression=expression,
+            returnByValue=True,
+            userGesture=user_gesture,
+            awaitPromise=True,
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
