@@ -80,7 +80,7 @@ def _silences(ctx: ApiContext, alarms: list[AlertOut]) -> dict[tuple[str, int], 
         return {}
     found: dict[tuple[str, int], dict[str, object]] = {}
     with ctx.records.engine.connect() as conn:
-        entries = read_all(conn, LogQuery(types=[SILENCED], start=since), cap=10_000)
+        entries = list(read_all(conn, LogQuery(types=[SILENCED], start=since), cap=10_000))
     for stored in entries:
         data = stored.entry.data
         key = (str(data.get("alarm")), int(data.get("episode", -1)))
