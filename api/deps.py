@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import Depends
 
 from api.context import ContextDep
+from core.site import ticket_policy
 from storage.repositories import AlertRepository, TicketRepository
 
 
 def ticket_repository(ctx: ContextDep) -> TicketRepository:
-    return TicketRepository(ctx.records.engine, ctx.site.alerts)
+    return TicketRepository(ctx.records.engine, ticket_policy(ctx.site))
 
 
 def alert_repository(ctx: ContextDep) -> AlertRepository:

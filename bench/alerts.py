@@ -30,7 +30,7 @@ from collectors.mqtt import MqttCollector, MqttCollectorSettings
 from collectors.sink import ReadingSink
 from core.endpoints import MqttEndpoint
 from core.logs import configure_logging
-from core.site import Site, parse_site
+from core.site import Site, parse_site, ticket_policy
 from plantroom.broker import EmbeddedBroker
 from simulators.mqtt_transport import MqttDevices
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
@@ -155,7 +155,7 @@ async def bench(rounds: int, rate: float, broker: str) -> None:
         assert ticket is not None
         load.set_fault(False)
         poll(lambda: live_ticket() is None)
-        config = site.alerts
+        config = ticket_policy(site)
         for action in ("ack", "resolve", "close"):
             now = datetime.now(UTC)
             if action == "close":  # closing needs a callback record

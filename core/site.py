@@ -25,9 +25,11 @@ from pydantic import (
     ValidationError,
 )
 
+from core.calendar import Calendar
 from core.catalogue import Catalogue, load_catalogue
 from core.rules import AlertsConfig, RuleError, RuleOverride, effective_rules
 from core.shifts import ShiftsConfig, rota_errors
+from core.tickets import TicketPolicy
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -268,6 +270,7 @@ class Site(_Model):
     include_maps: list[str] = Field(default_factory=list)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     shifts: ShiftsConfig | None = None  # the duty rota; no handovers without one
+    calendar: Calendar = Field(default_factory=Calendar)  # holidays, make-up working days
 
     def machine(self, equipment_id: str) -> Equipment:
         for eq in self.equipment:
@@ -634,3 +637,8 @@ def load_site(path: str | Path) -> Site:
     """Load and validate a site file."""
     path = Path(path)
     return parse_site(_read_yaml(path), source=str(path), base=path.parent)
+
+
+def ticket_policy(site: Site) -> TicketPolicy:
+    """What the site's tickets follow: its deadlines, time zone and calendar."""
+    return TicketPolicy(site.alerts, site.site.timezone, site.calendar)

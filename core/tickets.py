@@ -15,11 +15,13 @@ rule that timeliness, escalation, overdue flags and the KPIs all use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
-from core.rules import Deadlines, TicketClass
+from core.calendar import Calendar, one_working_day_after
+from core.rules import AlertsConfig, Deadlines, TicketClass
 
 
 class TicketStatus(StrEnum):
@@ -197,6 +199,7 @@ class Cycle:
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     escalation_level: int = 0
+    callback_by: datetime | None = None  # one working day after resolving (site calendar)
 
     def due(self, kind: DeadlineKind) -> datetime | None:
         return {
@@ -295,6 +298,22 @@ def escalation_levels(
         if now > due + (due - cycle.start):
             out.append((kind, 2))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPolicy:
+    """What a site's tickets follow: its deadlines (``alerts.deadlines``), its time zone and
+    its calendar (for the callback's one working day)."""
+
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    timezone: str = "Asia/Shanghai"
+    calendar: Calendar = field(default_factory=Calendar)
+
+    def deadlines_for(self, ticket_class: str) -> Deadlines:
+        return self.alerts.deadlines_for(TicketClass(ticket_class))
+
+    def callback_due(self, resolved_at: datetime) -> datetime:
+        return one_working_day_after(resolved_at, ZoneInfo(self.timezone), self.calendar)
 
 
 @dataclass(frozen=True, slots=True)

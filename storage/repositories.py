@@ -12,8 +12,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from core.notices import AlertNotice, TicketNotice
-from core.rules import AlertsConfig
-from core.tickets import Callback, Cycle, Due, Ticket, TicketStatus
+from core.tickets import Callback, Cycle, Due, Ticket, TicketPolicy, TicketStatus
 from storage.ticket_desk import ack_alert, open_manual_ticket
 from storage.ticket_queries import (
     IncidentRecord,
@@ -45,9 +44,9 @@ class TicketHistory:
 class TicketRepository:
     """Tickets: read a page or one with its history, open one, move one, record a callback."""
 
-    def __init__(self, engine: Engine, alerts_config: AlertsConfig) -> None:
+    def __init__(self, engine: Engine, policy: TicketPolicy) -> None:
         self._engine = engine
-        self._alerts = alerts_config
+        self._policy = policy
 
     def page(
         self, f: TicketFilter, now: datetime, limit: int, offset: int
@@ -111,7 +110,7 @@ class TicketRepository:
         self, ticket_id: int, action: str, actor: str, now: datetime, reason: str | None
     ) -> tuple[Ticket, TicketNotice]:
         """A person's transition; raises ``storage.tickets.TicketError`` saying why not."""
-        return transition(self._engine, ticket_id, action, actor, now, self._alerts, reason)
+        return transition(self._engine, ticket_id, action, actor, now, self._policy, reason)
 
     def callback(
         self,
@@ -126,7 +125,7 @@ class TicketRepository:
     ) -> tuple[Ticket, list[TicketNotice]]:
         """Record a callback (回访); raises ``TicketError`` saying why not."""
         return record_callback(
-            self._engine, ticket_id, by, at, satisfied, remarks, actor, now, self._alerts, reopen
+            self._engine, ticket_id, by, at, satisfied, remarks, actor, now, self._policy, reopen
         )
 
 

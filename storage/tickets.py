@@ -35,6 +35,7 @@ from core.tickets import (
     Due,
     Ticket,
     TicketEvent,
+    TicketPolicy,
     TicketStatus,
     first_cycle,
     reopen,
@@ -101,6 +102,7 @@ def _cycle_columns() -> list[sa.Column[Any]]:
         sa.Column("escalation_level", sa.Integer, nullable=False),
         sa.Column("staff_on_site_at", at),  # entrapment: property staff on site
         sa.Column("released_at", at),  # entrapment: passengers released
+        sa.Column("callback_by", at),  # one working day after resolving (site calendar)
     ]
 
 
@@ -279,6 +281,7 @@ def cycle_of(row: RowMapping) -> Cycle:
         resolved_at=aware(row["resolved_at"]),
         closed_at=aware(row["closed_at"]),
         escalation_level=int(row["escalation_level"]),
+        callback_by=aware(row["callback_by"]),
     )
 
 
@@ -547,7 +550,7 @@ def record_callback(
     remarks: str,
     actor: str,
     now: datetime,
-    alerts_config: AlertsConfig,
+    policy: TicketPolicy,
     reopen_if_unsatisfied: bool = False,
 ) -> tuple[Ticket, list[TicketNotice]]:
     """Record the callback (回访) of a resolved ticket's cycle; an unsatisfied one reopens the
@@ -596,7 +599,7 @@ def record_callback(
             reopened = reopen_ticket(
                 conn,
                 bumped,
-                alerts_config,
+                policy.alerts,
                 now,
                 TicketEvent.REOPEN,
                 actor,
@@ -616,7 +619,7 @@ def transition(
     action_name: str,
     actor: str,
     now: datetime,
-    alerts_config: AlertsConfig,
+    policy: TicketPolicy,
     reason: str | None = None,
 ) -> tuple[Ticket, TicketNotice]:
     """A person moves a ticket (``core.tickets.ACTIONS``); raises TicketError saying why not.
@@ -652,7 +655,7 @@ def transition(
         message = reason or EVENT_TEXT[action.name]
         if action.name is TicketEvent.REOPEN:
             reopened = reopen_ticket(
-                conn, ticket, alerts_config, now, action.name, actor, message, reason=reason
+                conn, ticket, policy.alerts, now, action.name, actor, message, reason=reason
             )
             if reopened is None:
                 raise TicketError(f"ticket {ticket_id} changed meanwhile; try again")
@@ -664,6 +667,9 @@ def transition(
         # cycle (the escalation level) may be moving under us without a version bump
         if action.stamp is not None and getattr(ticket.cycle, action.stamp) is None:
             values[action.stamp] = now
+            if action.name is TicketEvent.RESOLVE:
+                # in UTC: SQLite keeps no offset
+                values["callback_by"] = policy.callback_due(now).astimezone(UTC)
         updated = update_ticket(conn, ticket, **values)
         if updated is None:
             raise TicketError(f"ticket {ticket_id} changed meanwhile; try again")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from core.rules import TicketClass
-from core.site import Site
+from core.site import Site, ticket_policy
 from core.tickets import due_times
 from storage import RecordsDB
 from storage.ticket_desk import open_manual_ticket
@@ -49,7 +49,15 @@ def ticket(
         person = "李工" if action == "close" else "张工"
         reason = "误报，现场正常" if action == "cancel" else None
         # a close is called back at that moment (closing needs a callback record)
-        move(records.engine, site.alerts, ticket_id, action, person, when.astimezone(UTC), reason)
+        move(
+            records.engine,
+            ticket_policy(site),
+            ticket_id,
+            action,
+            person,
+            when.astimezone(UTC),
+            reason,
+        )
     return ticket_id
 
 

@@ -12,9 +12,8 @@ import pytest
 from api import ApiContext
 from core.clock import FakeClock
 from core.readings import Quality, Reading
-from core.rules import AlertsConfig
 from core.site import Site
-from core.tickets import Due
+from core.tickets import Due, TicketPolicy
 from storage import RecordsDB, SqliteTimeSeriesStore, logbook
 from storage.api_keys import Role
 from storage.logbook import LogEntry
@@ -91,7 +90,7 @@ def _scripted_tickets(records: RecordsDB) -> None:
 
     def close_at(ticket_id: int, at: datetime) -> None:
         for action in ("resolve", "close"):
-            move(records.engine, AlertsConfig(), ticket_id, action, "张工", at.astimezone(UTC))
+            move(records.engine, TicketPolicy(), ticket_id, action, "张工", at.astimezone(UTC))
 
     close_at(open_at("pump-domestic-1", _local(-2)), _local(9))
     close_at(open_at("pump-domestic-1", _local(10)), _local(15))

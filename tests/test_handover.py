@@ -15,10 +15,9 @@ from api import ApiContext
 from api.handover import draft, drafter
 from core.clock import FakeClock
 from core.readings import Quality, Reading
-from core.rules import AlertsConfig
 from core.shifts import ShiftWindow
 from core.site import Site
-from core.tickets import Due
+from core.tickets import Due, TicketPolicy
 from storage import RecordsDB, SqliteTimeSeriesStore, handovers, logbook
 from storage.api_keys import Role
 from storage.logbook import LogEntry
@@ -89,13 +88,13 @@ def _tickets(records: RecordsDB) -> dict[str, int]:
     handover); opened in the next shift."""
     night = _ticket(records, "pump-domestic-1", _at(7), Due(None, None, None))
     for action, at in (("resolve", _at(9)), ("close", _at(10))):
-        move(records.engine, AlertsConfig(), night, action, "张工", at)
+        move(records.engine, TicketPolicy(), night, action, "张工", at)
     morning = _ticket(
         records, "lift-b1-1", _at(9), Due(_at(9, 30), _at(22), _at(23) + timedelta(days=1))
     )
-    move(records.engine, AlertsConfig(), morning, "ack", "张工", _at(9, 5))
+    move(records.engine, TicketPolicy(), morning, "ack", "张工", _at(9, 5))
     late = _ticket(records, "tank-domestic", _at(19, 50), Due(_at(20, 20), None, None))
-    move(records.engine, AlertsConfig(), late, "ack", "李工", _at(20, 10))
+    move(records.engine, TicketPolicy(), late, "ack", "李工", _at(20, 10))
     _ticket(records, "pump-fire-1", _at(21), Due(None, None, None))
     return {"night": night, "morning": morning, "late": late}
 
@@ -154,7 +153,7 @@ def test_drafting_later_gives_the_same_document(
     first = draft(context, SHIFT)
     move(
         records.engine,
-        AlertsConfig(),
+        TicketPolicy(),
         _ticket(records, "tank-fire", _at(22), Due(None, None, None)),
         "resolve",
         "王工",

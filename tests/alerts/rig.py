@@ -17,9 +17,8 @@ from core.clock import FakeClock
 from core.events import EventBus
 from core.notices import Notice
 from core.readings import Quality, Reading
-from core.rules import AlertsConfig
-from core.site import Site, load_site
-from core.tickets import Ticket
+from core.site import Site, load_site, ticket_policy
+from core.tickets import Ticket, TicketPolicy
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
 from storage.tickets import (
     incidents,
@@ -116,7 +115,7 @@ class Rig:
         """A person's transition now, on the site's deadlines (see ``move``)."""
         return move(
             self.records.engine,
-            self.site.alerts,
+            ticket_policy(self.site),
             ticket_id,
             action,
             actor,
@@ -149,7 +148,7 @@ class Rig:
 
 def move(
     engine: sa.Engine,
-    config: AlertsConfig,
+    policy: TicketPolicy,
     ticket_id: int,
     action: str,
     actor: str,
@@ -159,8 +158,8 @@ def move(
     """A person's transition; a ``close`` is preceded by a satisfied callback, as closing
     needs one."""
     if action == "close":
-        record_callback(engine, ticket_id, actor, now, True, "住户满意", actor, now, config)
-    ticket, _ = transition(engine, ticket_id, action, actor, now, config, reason)
+        record_callback(engine, ticket_id, actor, now, True, "住户满意", actor, now, policy)
+    ticket, _ = transition(engine, ticket_id, action, actor, now, policy, reason)
     return ticket
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from core.notices import TicketNotice
+from core.site import ticket_policy
 from core.tickets import Ticket
 from storage.ticket_queries import callbacks_of, earlier_cycles, get_ticket
 from storage.tickets import TicketError, record_callback, transition
@@ -83,10 +84,12 @@ def test_closing_needs_a_callback_and_an_unsatisfied_one_can_reopen(rig: Rig) ->
     rig.set("pump-1", fault=1)
     rig.tick()
     [ticket] = rig.tickets()
-    tid, engine, config = ticket["id"], rig.records.engine, rig.site.alerts
+    tid, engine, config = ticket["id"], rig.records.engine, ticket_policy(rig.site)
     for action in ("ack", "on_site", "resolve"):
         rig.move(tid, action)
     now = rig.clock.now()
+    # resolved on a Monday morning: the callback is due the next working day, same time
+    assert get_ticket_now(rig, tid).cycle.callback_by == now + timedelta(days=1)
     with pytest.raises(TicketError, match="needs a callback record"):
         transition(engine, tid, "close", "李主管", now, config)
     with pytest.raises(TicketError, match="future"):
@@ -176,5 +179,5 @@ def test_later_callbacks_cannot_predate_the_repair(rig: Rig) -> None:
     with pytest.raises(TicketError, match="before the repair"):
         record_callback(
             rig.records.engine, ticket["id"], "客服", early, True, "", "客服", rig.clock.now(),
-            rig.site.alerts,
+            ticket_policy(rig.site),
         )  # fmt: skip

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import yaml
 
 from core.readings import Reading
-from core.site import load_site
+from core.site import load_site, ticket_policy
 from storage import RecordsDB, SqliteTimeSeriesStore, logbook, site_tags
 from storage.tickets import alerts, ticket_events, tickets
 from tests.alerts.engine_process import select_rows, start_engine, stop_processes, wait_for
@@ -157,7 +157,7 @@ def test_two_engines_on_postgresql_make_one_ticket_per_episode(
                 for action in ("ack", "resolve", "close"):
                     move(
                         plant.records.engine,
-                        plant.site.alerts,
+                        ticket_policy(plant.site),
                         ticket["id"],
                         action,
                         "王工",

@@ -13,7 +13,7 @@ import yaml
 from alerts.maintenance import in_window
 from core.readings import Quality
 from core.rules import MaintenanceWindow
-from core.site import parse_site
+from core.site import parse_site, ticket_policy
 from storage import logbook
 from storage.tickets import TicketError, tickets, transition
 from tests.alerts.rig import SITE_FILE, Rig, aware, minutes
@@ -174,7 +174,7 @@ def test_lifecycle_is_enforced_and_on_site_suppresses(rig: Rig) -> None:
     rig.set("pump-1", fault=1)
     rig.tick()
     [ticket] = rig.tickets()
-    engine, now, config = rig.records.engine, rig.clock.now(), rig.site.alerts
+    engine, now, config = rig.records.engine, rig.clock.now(), ticket_policy(rig.site)
     with pytest.raises(TicketError, match="cannot close"):
         transition(engine, ticket["id"], "close", "王工", now, config)
     with pytest.raises(TicketError, match="needs a reason"):
