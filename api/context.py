@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from core.catalogue import Catalogue, load_catalogue
 from core.clock import Clock, SystemClock
 from core.events import EventBus
+from core.health import HealthBoard
 from core.metrics import METRICS, Metrics
 from core.site import Site
 from storage.records import RecordsDB
@@ -48,6 +49,7 @@ class ApiContext:
     events: EventFeed = field(default_factory=EventBus)
     stream_keepalive: float = 15.0  # seconds between keep-alive comments on /stream
     stream_key_recheck: float = 2.0  # seconds between checks that a stream's key is valid
+    health: HealthBoard = field(default_factory=HealthBoard)  # the process's other components
     max_body: int = DEFAULT_MAX_BODY  # bytes of request body read at most (api/guard.py)
 
 

@@ -20,7 +20,7 @@ log = logging.getLogger("plantroom.api")
 _SECRETS = re.compile(r"(password\s*=\s*)\S+|(://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
 
 
-def _db_unavailable(err: DBAPIError) -> str:
+def db_unavailable(err: DBAPIError) -> str:
     """One clean line for a lost records DB: the driver's message, credentials removed."""
     lines = str(err.orig if err.orig is not None else err).strip().splitlines()
     text = lines[0] if lines else type(err).__name__
@@ -81,7 +81,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _records_down(_request: Request, err: DBAPIError) -> JSONResponse:
         if not is_disconnect(err):
             raise err  # a real bug: let it be a logged 500
-        message = f"records database unavailable: {_db_unavailable(err)}"
+        message = f"records database unavailable: {db_unavailable(err)}"
         event(log, "request failed", logging.WARNING, what="records-db", error=message)
         # the pool reconnects on the next request (pre-ping); clients may retry shortly
         return JSONResponse({"error": message}, status_code=503, headers={"Retry-After": "5"})

@@ -10,11 +10,18 @@ from pydantic import BaseModel, Field
 from storage.api_keys import Role
 
 
+class ComponentOut(BaseModel):
+    ok: bool
+    detail: str | None = Field(description="why it is failing; null when it is fine")
+    last_ok: datetime | None = Field(description="when it was last seen fine by this process")
+
+
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="ok, or failing (answered with 503)")
     site: str
     equipment: int
-    failing: dict[str, str]
+    components: dict[str, ComponentOut]
+    failing: dict[str, str] = Field(description="the failing components and why")
 
 
 class SignalValue(BaseModel):

@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
@@ -27,6 +28,7 @@ from collectors.mqtt import MqttCollector, MqttCollectorSettings
 from collectors.sink import ReadingSink
 from core.endpoints import MqttEndpoint
 from core.events import EventBus
+from core.health import HealthBoard
 from core.logs import event
 from core.site import Site, load_site
 from plantroom.broker import EmbeddedBroker, free_port
@@ -88,6 +90,26 @@ def handover_task(context: ApiContext) -> Task:
         await drafter(context, stop)
 
     return draft
+
+
+def watch_collection(
+    health: HealthBoard, site: Site, sink: ReadingSink, mqtt: MqttCollector
+) -> None:
+    """The collectors' part of /health: the broker connection, and a batch stored within
+    twice the site's longest stale timeout or poll interval (at least 30 s)."""
+    broker = mqtt.settings.endpoint.redacted()
+    health.probe(
+        "mqtt-broker",
+        lambda: None if mqtt.connected.is_set() else f"not connected to {broker}",
+    )
+    spans = [timedelta(seconds=15)]
+    for eq in site.equipment:
+        if eq.source.mqtt is not None:
+            spans.append(eq.source.mqtt.stale_after)
+        if eq.source.modbus is not None:
+            spans.append(eq.source.modbus.poll_interval)
+    beat = health.heartbeat("collectors", 2 * max(spans), "no readings stored")
+    sink.listen(lambda _batch: beat())
 
 
 def state_recorder(
@@ -189,6 +211,7 @@ async def run(
             await broker.stop()
         raise
     bus = EventBus()
+    health = HealthBoard()  # what the API's /health reports besides the stores
     sink: ReadingSink | None = None
     if endpoint is not None and shard is not None:
         sink = ReadingSink(
@@ -209,7 +232,9 @@ async def run(
             max_clock_skew=settings.max_clock_skew,
             queue_probe=settings.queue_probe,
         )
-        tasks += [sink.run, MqttCollector(site, sink, mqtt_settings).run]
+        mqtt_collector = MqttCollector(site, sink, mqtt_settings)
+        tasks += [sink.run, mqtt_collector.run]
+        watch_collection(health, site, sink, mqtt_collector)
         if any(eq.source.modbus is not None for eq in site.equipment):
             tasks.append(ModbusCollector(site, sink, only=modbus_share(site, shard)).run)
         if settings.metrics_port is not None:
@@ -229,7 +254,12 @@ async def run(
             names = {eq.id: eq.name for eq in site.equipment}
             tasks.append(LogbookFeed(records, bus.publish, names).run)
         context = ApiContext(
-            site=site, store=store, records=records, events=bus, max_body=settings.api_max_body
+            site=site,
+            store=store,
+            records=records,
+            events=bus,
+            health=health,
+            max_body=settings.api_max_body,
         )
         tasks += [api_task(context, host, port, sock=api_sock), handover_task(context)]
         event(log, "serving api", url=f"http://{host}:{port}/api/v1", site=site.site.id)
