@@ -13,12 +13,14 @@ values only), SQL panels the records database's alerts and tickets tables.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from core.catalogue import SignalSpec, SignalType, load_catalogue
 from core.site import Site, load_site
+from core.subjects import gateway_key, gateway_subject
 from dashboards.grafana import (
     BLUE,
     GREEN,
@@ -78,12 +80,20 @@ BOOL_LABELS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
 DEFAULT_BOOL = (("否", GREY), ("是", BLUE))
 
 FILTER = '"site" =~ /^$site$/ AND "building" =~ /^$building$/ AND "equipment" =~ /^$machine$/'
-SQL_MACHINES = "equipment ~ '^${machine:regex}$'"
 
 
 def bool_labels(signal: str) -> dict[str, tuple[str, str]]:
     off, on = BOOL_LABELS.get(signal, DEFAULT_BOOL)
     return {"0": off, "1": on}
+
+
+def uid_for(site_id: str, name: str) -> str:
+    """A dashboard uid unique per site (Grafana allows 40 characters), so several sites'
+    dashboards live side by side in one Grafana."""
+    uid = f"plantroom-{site_id}-{name}"
+    if len(uid) <= 40:
+        return uid
+    return f"plantroom-{hashlib.sha256(site_id.encode()).hexdigest()[:8]}-{name}"
 
 
 class Builder:
@@ -93,6 +103,25 @@ class Builder:
         self.site = site
         self.catalogue = load_catalogue()
         self.names = {eq.id: f"{eq.name} ({eq.id})" for eq in site.equipment}
+        # SQL rows name a subject (a machine, or a gateway) but no building or site: this
+        # table of the site's subjects lets the Site and Building variables reach them too
+        scope: dict[tuple[str, str], None] = {}
+        for eq in site.equipment:
+            scope[(eq.id, eq.building)] = None
+            gateway = gateway_key(eq)
+            if gateway is not None:
+                scope[(gateway_subject(gateway), eq.building)] = None
+        self.sql_subjects = ", ".join(
+            f"('{subject}', '{building}', '{site.site.id}')" for subject, building in scope
+        )
+
+    def sql_scope(self, column: str = "equipment") -> str:
+        """The SQL condition that applies the Site, Building and Machine variables."""
+        return (
+            f"{column} ~ '^${{machine:regex}}$' AND {column} IN (SELECT subject FROM "
+            f"(VALUES {self.sql_subjects}) AS site_subjects(subject, building, site) "
+            "WHERE building ~ '^${building:regex}$' AND site = '${site}')"
+        )
 
     # ---- pieces
     def spec(self, kind: str, signal: str) -> SignalSpec:
@@ -130,16 +159,13 @@ class Builder:
         )
 
     def variables(self, kind: str | None) -> list[Variable]:
+        """Site (this dashboard's, fixed), Building (by name) and Machine (of those buildings,
+        from the data)."""
         source = f'FROM "{kind}" ' if kind else ""
+        buildings = ",".join(f"{b.name} : {b.id}" for b in self.site.buildings)
         return [
-            Variable(
-                "site", "小区 Site", f'SHOW TAG VALUES {source}WITH KEY = "site"', multi=False
-            ),
-            Variable(
-                "building",
-                "楼栋 Building",
-                f'SHOW TAG VALUES {source}WITH KEY = "building" WHERE "site" =~ /^$site$/',
-            ),
+            Variable("site", "小区 Site", self.site.site.id, kind="constant"),
+            Variable("building", "楼栋 Building", buildings, kind="custom"),
             Variable(
                 "machine",
                 "设备 Machine",
@@ -251,7 +277,7 @@ class Builder:
                 "告警 Firing alarms",
                 sql(
                     "SELECT count(*) AS firing FROM alerts "
-                    "WHERE status = 'firing' AND subject ~ '^${machine:regex}$'"
+                    f"WHERE status = 'firing' AND {self.sql_scope('subject')}"
                 ),
                 thresholds=[(None, GREEN), (1, RED)],
                 width=8,
@@ -260,14 +286,14 @@ class Builder:
                 "未完工单 Open tickets",
                 sql(
                     "SELECT count(*) AS open FROM tickets "
-                    f"WHERE status NOT IN ('closed', 'cancelled') AND {SQL_MACHINES}"
+                    f"WHERE status NOT IN ('closed', 'cancelled') AND {self.sql_scope()}"
                 ),
                 thresholds=[(None, GREEN), (1, ORANGE)],
                 width=8,
             ),
             stat(
                 "超时工单 Overdue tickets",
-                sql(_OVERDUE_COUNT),
+                sql(self.overdue_count()),
                 thresholds=[(None, GREEN), (1, RED)],
                 width=8,
             ),
@@ -301,7 +327,7 @@ class Builder:
                 sql(
                     "SELECT firing_since AS since, subject AS equipment, title, severity, status, "
                     "ticket_class FROM alerts WHERE status IN ('firing', 'pending') "
-                    "AND subject ~ '^${machine:regex}$' ORDER BY firing_since DESC NULLS LAST"
+                    f"AND {self.sql_scope('subject')} ORDER BY firing_since DESC NULLS LAST"
                 ),
                 width=12,
                 overrides=[self.machine_column()],
@@ -310,8 +336,8 @@ class Builder:
                 "工单 Open tickets",
                 sql(
                     "SELECT id, equipment, title, status, opened_at, respond_by, on_site_by "
-                    f"FROM tickets WHERE status NOT IN ('closed', 'cancelled') AND {SQL_MACHINES} "
-                    "ORDER BY opened_at DESC"
+                    "FROM tickets WHERE status NOT IN ('closed', 'cancelled') "
+                    f"AND {self.sql_scope()} ORDER BY opened_at DESC"
                 ),
                 width=12,
                 overrides=[self.machine_column()],
@@ -499,14 +525,14 @@ class Builder:
                     "未完工单 Open tickets",
                     sql(
                         "SELECT count(*) AS open FROM tickets "
-                        f"WHERE status NOT IN ('closed', 'cancelled') AND {SQL_MACHINES}"
+                        f"WHERE status NOT IN ('closed', 'cancelled') AND {self.sql_scope()}"
                     ),
                     thresholds=[(None, GREEN), (1, ORANGE)],
                     width=4,
                 ),
                 stat(
                     "超时工单 Overdue now",
-                    sql(_OVERDUE_COUNT),
+                    sql(self.overdue_count()),
                     thresholds=[(None, GREEN), (1, RED)],
                     width=4,
                 ),
@@ -517,7 +543,7 @@ class Builder:
                         "/ NULLIF(count(*) FILTER (WHERE respond_by IS NOT NULL "
                         "AND (acknowledged_at IS NOT NULL OR respond_by < now())), 0) "
                         "AS timeliness FROM tickets "
-                        f"WHERE $__timeFilter(opened_at) AND {SQL_MACHINES}"
+                        f"WHERE $__timeFilter(opened_at) AND {self.sql_scope()}"
                     ),
                     unit="percent",
                     thresholds=[(None, RED), (98, GREEN)],
@@ -530,7 +556,7 @@ class Builder:
                     sql(
                         "SELECT 100.0 * count(*) FILTER (WHERE cycle > 1) / NULLIF(count(*), 0) "
                         f"AS repeat_pct FROM tickets WHERE $__timeFilter(opened_at) "
-                        f"AND {SQL_MACHINES}"
+                        f"AND {self.sql_scope()}"
                     ),
                     unit="percent",
                     thresholds=[(None, GREEN), (5, RED)],
@@ -542,7 +568,7 @@ class Builder:
                     sql(
                         "SELECT avg(extract(epoch FROM resolved_at - opened_at)) AS mttr "
                         "FROM tickets WHERE resolved_at IS NOT NULL "
-                        f"AND $__timeFilter(opened_at) AND {SQL_MACHINES}"
+                        f"AND $__timeFilter(opened_at) AND {self.sql_scope()}"
                     ),
                     unit="s",
                     width=4,
@@ -551,7 +577,7 @@ class Builder:
                     "已升级 Escalated",
                     sql(
                         "SELECT count(*) AS escalated FROM tickets WHERE escalation_level > 0 "
-                        f"AND status NOT IN ('closed', 'cancelled') AND {SQL_MACHINES}"
+                        f"AND status NOT IN ('closed', 'cancelled') AND {self.sql_scope()}"
                     ),
                     thresholds=[(None, GREEN), (1, RED)],
                     width=4,
@@ -567,7 +593,7 @@ class Builder:
                         "OR (resolved_at IS NULL AND resolve_by < now()) "
                         "THEN '超时 overdue' ELSE '' END AS sla "
                         f"FROM tickets WHERE status NOT IN ('closed', 'cancelled') "
-                        f"AND {SQL_MACHINES} ORDER BY opened_at"
+                        f"AND {self.sql_scope()} ORDER BY opened_at"
                     ),
                     overrides=[self.machine_column()],
                 ),
@@ -576,7 +602,7 @@ class Builder:
                     sql(
                         "SELECT $__timeGroupAlias(opened_at, '1d'), ticket_class AS metric, "
                         f"count(*) AS opened FROM tickets WHERE $__timeFilter(opened_at) "
-                        f"AND {SQL_MACHINES} GROUP BY 1, 2 ORDER BY 1",
+                        f"AND {self.sql_scope()} GROUP BY 1, 2 ORDER BY 1",
                         table=False,
                     ),
                     width=12,
@@ -585,7 +611,7 @@ class Builder:
                     "工单分类 Tickets by class and status",
                     sql(
                         "SELECT ticket_class, status, count(*) AS tickets FROM tickets "
-                        f"WHERE $__timeFilter(opened_at) AND {SQL_MACHINES} "
+                        f"WHERE $__timeFilter(opened_at) AND {self.sql_scope()} "
                         "GROUP BY 1, 2 ORDER BY 1, 2"
                     ),
                     width=12,
@@ -596,8 +622,8 @@ class Builder:
                         "SELECT e.ts, t.id AS ticket, t.equipment, e.type, e.from_status, "
                         "e.to_status, e.actor, e.message FROM ticket_events e "
                         "JOIN tickets t ON t.id = e.ticket_id "
-                        f"WHERE $__timeFilter(e.ts) AND t.{SQL_MACHINES} ORDER BY e.ts DESC "
-                        "LIMIT 200"
+                        f"WHERE $__timeFilter(e.ts) AND {self.sql_scope('t.equipment')} "
+                        "ORDER BY e.ts DESC LIMIT 200"
                     ),
                     height=10,
                     overrides=[self.machine_column()],
@@ -608,27 +634,36 @@ class Builder:
             refresh="1m",
         )
 
+    def overdue_count(self) -> str:
+        return (
+            "SELECT count(*) AS overdue FROM tickets WHERE status NOT IN ('closed', 'cancelled') "
+            "AND ((acknowledged_at IS NULL AND respond_by < now()) "
+            "OR (on_site_at IS NULL AND on_site_by < now()) "
+            f"OR (resolved_at IS NULL AND resolve_by < now())) AND {self.sql_scope()}"
+        )
+
     def all(self) -> list[Dashboard]:
-        return [
+        """Every dashboard of the site: uids, tags and titles per site, in its time zone."""
+        site = self.site.site
+        out = []
+        for d in (
             self.overview(),
             self.pumps(),
             self.elevators(),
             self.tanks(),
             self.fire(),
             self.tickets(),
-        ]
-
-
-_OVERDUE_COUNT = (
-    "SELECT count(*) AS overdue FROM tickets WHERE status NOT IN ('closed', 'cancelled') "
-    "AND ((acknowledged_at IS NULL AND respond_by < now()) "
-    "OR (on_site_at IS NULL AND on_site_by < now()) "
-    f"OR (resolved_at IS NULL AND resolve_by < now())) AND {SQL_MACHINES}"
-)
+        ):
+            d.uid = uid_for(site.id, d.uid.removeprefix("plantroom-"))
+            d.title = f"{site.name} · {d.title}"
+            d.timezone = site.timezone
+            d.tags = ["plantroom", f"site:{site.id}"]  # the links list this site's only
+            out.append(d)
+        return out
 
 
 def render_all(site: Site) -> dict[str, str]:
-    """File name -> JSON text of every dashboard."""
+    """File name (in the site's own folder) -> JSON text of every dashboard."""
     return {f"{d.uid}.json": d.render() for d in Builder(site).all()}
 
 
@@ -643,7 +678,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=GENERATED)
     parser.add_argument("--check", action="store_true", help="fail if the files are stale")
     args = parser.parse_args(argv)
-    rendered = render_all(load_site(args.site))
+    site = load_site(args.site)
+    rendered = render_all(site)
+    # one folder per site (Grafana shows it as a folder): other sites' dashboards stay
+    args.out = args.out / site.site.id
     stale = [
         name
         for name, text in rendered.items()

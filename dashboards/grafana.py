@@ -272,22 +272,27 @@ def column_override(column: str, properties: dict[str, Any]) -> Json:
 
 @dataclass(frozen=True)
 class Variable:
+    """A template variable: an InfluxQL query (``kind="query"``), a fixed list of
+    ``text : value`` options (``kind="custom"``, so buildings show their names), or a hidden
+    constant (``kind="constant"``, the site a dashboard belongs to)."""
+
     name: str
     label: str
     query: str
     multi: bool = True
     sql: bool = False
+    kind: str = "query"
 
     def to_json(self) -> Json:
+        out: Json = {"name": self.name, "label": self.label, "type": self.kind, "query": self.query}
+        if self.kind == "constant":
+            return {**out, "hide": 2, "current": {"text": self.query, "value": self.query}}
+        if self.kind == "query":
+            out["datasource"] = POSTGRES if self.sql else INFLUX
+            out["refresh"] = 2  # on time range change
+            out["sort"] = 1
         return {
-            "name": self.name,
-            "label": self.label,
-            "type": "query",
-            "datasource": POSTGRES if self.sql else INFLUX,
-            "query": self.query,
-            "definition": self.query,
-            "refresh": 2,  # on time range change
-            "sort": 1,
+            **out,
             "multi": self.multi,
             "includeAll": self.multi,
             **({"allValue": ".*"} if self.multi else {}),
@@ -306,6 +311,8 @@ class Dashboard:
     variables: list[Variable] = field(default_factory=list)
     time_from: str = "now-6h"
     refresh: str = "30s"
+    timezone: str = "browser"  # the site's IANA zone: times read as the site lives them
+    tags: list[str] = field(default_factory=lambda: ["plantroom"])
 
     def to_json(self) -> Json:
         laid: list[Json] = []
@@ -333,8 +340,8 @@ class Dashboard:
             "uid": self.uid,
             "title": self.title,
             "description": self.description,
-            "tags": ["plantroom"],
-            "timezone": "browser",
+            "tags": self.tags,
+            "timezone": self.timezone,
             "schemaVersion": 39,
             "version": 1,
             "editable": False,
@@ -345,7 +352,7 @@ class Dashboard:
             "links": [
                 {
                     "type": "dashboards",
-                    "tags": ["plantroom"],
+                    "tags": self.tags,
                     "asDropdown": True,
                     "title": "plantroom",
                     "includeVars": True,

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import yaml
 
-from core.site import load_site
+from core.site import Site, parse_site
 from dashboards.build import all_queries
 from dashboards.grafana import Query
 from tests.servers.postgres import Postgres
@@ -27,18 +28,29 @@ from tests.servers.postgres import Postgres
 rig_module = pytest.importorskip("tests.alerts.rig", reason="needs the alerts package")
 
 ROOT = Path(__file__).resolve().parents[2]
-SQL_QUERIES = [
-    (uid, title, q)
-    for uid, title, q in all_queries(load_site(ROOT / "examples" / "site.yaml"))
-    if q.sql
-]
+
+
+def _two_buildings() -> Site:
+    """The alert tests' site with its lift and fire panel in a second building, so that the
+    Building variable has something to tell apart."""
+    raw = yaml.safe_load((ROOT / "tests" / "alerts" / "site.yaml").read_text("utf-8"))
+    raw["buildings"].append({"id": "b2", "name": "2号楼"})
+    for eq in raw["equipment"]:
+        if eq["id"] in ("lift-1", "panel-1"):
+            eq["building"] = "b2"
+    return parse_site(raw)
+
+
+SITE = _two_buildings()
+MACHINES = [eq.id for eq in SITE.equipment]
+SQL_QUERIES = [(uid, title, q) for uid, title, q in all_queries(SITE) if q.sql]
 
 
 @pytest.fixture(scope="module")
 def tickets_db(
     postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, Any]]:
-    rig = rig_module.Rig(tmp_path_factory.mktemp("rig"), postgres.create_database())
+    rig = rig_module.Rig(tmp_path_factory.mktemp("rig"), postgres.create_database(), site=SITE)
     start = rig.clock.now()
     rig.tick()
     # a pump trip, answered in time, repaired and closed
@@ -71,8 +83,15 @@ def tickets_db(
     rig.close()
 
 
-def grafana_sql(text: str, start: datetime, end: datetime, machines: list[str]) -> str:
-    """The SQL Grafana's PostgreSQL datasource would run for this range and these machines."""
+def grafana_sql(
+    text: str,
+    start: datetime,
+    end: datetime,
+    machines: list[str],
+    buildings: tuple[str, ...] = ("b1", "b2"),
+    site: str = "testsite",
+) -> str:
+    """The SQL Grafana's PostgreSQL datasource would run for this range and these variables."""
     frm, to = start.isoformat(), end.isoformat()
     text = re.sub(r"\$__timeFilter\(([\w.]+)\)", rf"\1 BETWEEN '{frm}' AND '{to}'", text)
     text = re.sub(
@@ -82,12 +101,17 @@ def grafana_sql(text: str, start: datetime, end: datetime, machines: list[str]) 
     )
     regex = "(" + "|".join(re.escape(m) for m in machines) + ")"
     text = text.replace("${machine:regex}", regex)
+    text = text.replace("${building:regex}", "(" + "|".join(buildings) + ")")
+    text = text.replace("${site}", site)
     assert "$" not in text.replace("$'", "'"), f"unfilled macro or variable in {text}"
     return text
 
 
 def test_there_are_sql_panels() -> None:
-    assert {uid for uid, _, _ in SQL_QUERIES} == {"plantroom-overview", "plantroom-tickets"}
+    assert {uid for uid, _, _ in SQL_QUERIES} == {
+        "plantroom-testsite-overview",
+        "plantroom-testsite-tickets",
+    }
 
 
 @pytest.mark.parametrize(
@@ -95,13 +119,41 @@ def test_there_are_sql_panels() -> None:
 )
 def test_every_sql_panel_returns_rows(tickets_db: tuple[str, Any], query: Query) -> None:
     url, (start, end) = tickets_db
-    machines = ["pump-1", "lift-1", "panel-1", "tank-1"]
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            rows = conn.exec_driver_sql(grafana_sql(query.text, start, end, machines)).all()
+            rows = conn.exec_driver_sql(grafana_sql(query.text, start, end, MACHINES)).all()
     finally:
         engine.dispose()
     assert rows, f"no rows for {query.text}"
     assert all(any(v is not None for v in row) for row in rows)
     assert any(v is not None and v != 0 for row in rows for v in row), f"all zero: {query.text}"
+
+
+@pytest.mark.parametrize(
+    "query", [q for _, _, q in SQL_QUERIES], ids=[f"{u}:{t}" for u, t, _ in SQL_QUERIES]
+)
+def test_every_variable_reaches_every_sql_panel(tickets_db: tuple[str, Any], query: Query) -> None:
+    """Site, Building and Machine each change what every SQL panel returns: the building of
+    a ticket's machine comes from the site file, since the records carry none."""
+    url, (start, end) = tickets_db
+    engine = sa.create_engine(url)
+
+    def rows(**chosen: Any) -> list[Any]:
+        text = grafana_sql(query.text, start, end, **{"machines": MACHINES, **chosen})
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.exec_driver_sql(text).all()]
+
+    try:
+        everything = rows()
+        choices: dict[str, list[Any]] = {
+            "site": ["elsewhere"],
+            "buildings": [("b1",), ("b2",), ("nosuch",)],
+            "machines": [[m] for m in MACHINES] + [["nosuch"]],
+        }
+        for name, values in choices.items():
+            assert any(rows(**{name: value}) != everything for value in values), (
+                f"the {name} variable changes nothing in {query.text}"
+            )
+    finally:
+        engine.dispose()
