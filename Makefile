@@ -35,6 +35,10 @@ bench-influx: venv system-deps
 bench-history: venv
 	$(PY) -m bench.history $(BENCH_ARGS)
 
+.PHONY: bench-api-limits
+bench-api-limits: venv
+	$(PY) -m bench.api_limits $(BENCH_ARGS)
+
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
