@@ -68,7 +68,11 @@ def test_dashboard_provider_points_at_the_generated_dashboards() -> None:
     path = provider["options"]["path"]
     assert mounts()[path] == "dashboards/generated"
     assert mounts()["/etc/grafana/provisioning"] == "dashboards/provisioning"
-    assert list((ROOT / "dashboards" / "generated").glob("*.json"))
+    # one folder of dashboards per site, shown by Grafana as a folder of that name
+    assert provider["options"]["foldersFromFilesStructure"] is True
+    assert list((ROOT / "dashboards" / "generated").glob("*/*.json"))
     home = GRAFANA["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
-    assert (ROOT / "dashboards" / "generated" / Path(home).name).is_file()
-    assert home.startswith(path)
+    # ${GRAFANA_HOME_DASHBOARD:-default}: the default is the example site's overview
+    default = home.split(":-", 1)[1].rstrip("}") if ":-" in home else home
+    assert default.startswith(path + "/")
+    assert (ROOT / "dashboards" / "generated" / default.removeprefix(path + "/")).is_file()
