@@ -383,7 +383,9 @@ async def demo(
     )
     modbus_collector = ModbusCollector(site, sink)
     bus = EventBus()  # the live alarm stream: alerts, incidents, ticket events, logbook
-    context = ApiContext(site=site, store=store, records=records, events=bus)
+    health = HealthBoard()
+    watch_collection(health, site, sink, collector)
+    context = ApiContext(site=site, store=store, records=records, events=bus, health=health)
     recorder = state_recorder(site, store, records, sink, bus)
     alert_service = AlertService(
         site, store, records, bus=bus, webhook_url=os.environ.get(site.alerts.webhook_env)

@@ -82,6 +82,8 @@ def _silences(ctx: ApiContext, alarms: list[AlertOut]) -> dict[tuple[str, int], 
     with ctx.records.engine.connect() as conn:
         entries = list(read_all(conn, LogQuery(types=[SILENCED], start=since), cap=10_000))
     for stored in entries:
+        if stored.problem is not None:  # a corrupt row names no silence (verify reports it)
+            continue
         data = stored.entry.data
         key = (str(data.get("alarm")), int(data.get("episode", -1)))
         found[key] = {"silenced_by": stored.entry.actor, "silenced_at": stored.entry.ts}
