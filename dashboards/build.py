@@ -78,6 +78,13 @@ BOOL_LABELS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "silenced": (("—", GREEN), ("已消音", ORANGE)),
 }
 DEFAULT_BOOL = (("否", GREY), ("是", BLUE))
+# a reading that is not good, as the store marks it (field <signal>_quality, DESIGN §5)
+QUALITY_SUFFIX = "_quality"
+QUALITY_LABELS = {
+    "stale": ("数据过期", ORANGE),
+    "comm_fault": ("离线", RED),
+    "invalid": ("无效", RED),
+}
 
 FILTER = '"site" =~ /^$site$/ AND "building" =~ /^$building$/ AND "equipment" =~ /^$machine$/'
 
@@ -175,13 +182,48 @@ class Builder:
         ]
 
     def state_table(self, kind: str, signals: Sequence[str], title: str, height: int = 7) -> Panel:
-        """Latest value of each signal, one row per machine, with Chinese labels and colours."""
+        """Each machine's latest minute of data: its signals with Chinese labels and colours,
+        the data's quality, and when that was. Quality-aware: when a machine's latest data is
+        a stale or comm-fault marker, its values are empty and 数据 says 数据过期 or 离线 — never
+        the last good value of hours ago (``last()`` over the whole range would show it)."""
         fields = ", ".join(f'last("{s}") AS "{s}"' for s in signals)
+        quality = f'last("{signals[0]}{QUALITY_SUFFIX}") AS "quality"'
+        # the newest minute with any data, per machine (a LIMIT on the grouped query itself
+        # returns two rows on InfluxDB 1.x, hence the subquery)
         query = influxql(
-            f'SELECT {fields} FROM "{kind}" WHERE {FILTER} AND $timeFilter GROUP BY "equipment"',
+            f'SELECT * FROM (SELECT {fields}, {quality} FROM "{kind}" WHERE {FILTER} '
+            'AND $timeFilter GROUP BY time(1m), "equipment" fill(none)) '
+            'GROUP BY "equipment" ORDER BY time DESC LIMIT 1',
             table=True,
         )
-        overrides = [self.machine_column()]
+        overrides = [
+            self.machine_column(),
+            column_override(
+                "quality",
+                {
+                    "displayName": "数据 Data",
+                    "mappings": [
+                        {
+                            "type": "value",
+                            "options": {
+                                raw: {"text": text, "color": color, "index": i}
+                                for i, (raw, (text, color)) in enumerate(QUALITY_LABELS.items())
+                            },
+                        },
+                        {
+                            "type": "special",
+                            "options": {
+                                "match": "null",
+                                "result": {"text": "正常", "color": GREEN, "index": 9},
+                            },
+                        },
+                    ],
+                },
+            ),
+            column_override(
+                "Time", {"displayName": "最后读数 Last data", "unit": "dateTimeFromNow"}
+            ),
+        ]
         for s in signals:
             props: dict[str, object] = {"displayName": self.label(kind, s)}
             if self.spec(kind, s).type is SignalType.BOOL:
@@ -197,7 +239,7 @@ class Builder:
             else:
                 props["unit"] = self.unit(kind, s)
             overrides.append(column_override(s, props))
-        return table(title, query, overrides=overrides, hide=["Time"], height=height)
+        return table(title, query, overrides=overrides, height=height)
 
     def stats_table(self, kind: str, columns: Sequence[tuple[str, str, str]], title: str) -> Panel:
         """Per machine over the dashboard's time range: (function, signal, column title)."""

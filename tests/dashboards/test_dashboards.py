@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +253,30 @@ def test_every_dashboard_fits_grafanas_own_models() -> None:
         model = GrafanaDashboard.from_json(d)
         back = json.loads(json.dumps(model, cls=JSONEncoder))
         assert lost(d, back, d["uid"]) == []
+
+
+def test_state_tables_show_stale_data_as_stale_not_as_the_last_good_value(
+    plant_influx: LoadedInflux,
+) -> None:
+    # the fixture's sixth minute (index 5) is stale for every machine: a range that ends there
+    # is a plant whose data went stale, and the state table must say so
+    pumps = next(d for d in dashboards() if d["uid"] == "plantroom-lakeside-pumps")
+    [state] = [p for p in pumps["panels"] if p["title"] == "当前状态 Current state"]
+    text = influxql_for_test(state["targets"][0]["query"])
+    stale_end = int((START + timedelta(minutes=5, seconds=30)).timestamp() * 1000)
+    text = re.sub(r"time <= \d+ms", f"time <= {stale_end}ms", text)
+    body = plant_influx.server.query(text, db=plant_influx.db)
+    series = body["results"][0]["series"]
+    assert {s["tags"]["equipment"] for s in series} == {
+        eq.id for eq in SITE.equipment if eq.kind == "pump"
+    }
+    for s in series:
+        [row] = [dict(zip(s["columns"], values, strict=True)) for values in s["values"]]
+        assert row["quality"] == "stale", row
+        assert row["running"] is None and row["outlet_pressure_mpa"] is None, row
+    # a minute later the data is good again: values, and no quality marker
+    good_end = int((START + timedelta(minutes=6, seconds=30)).timestamp() * 1000)
+    text = re.sub(r"time <= \d+ms", f"time <= {good_end}ms", text)
+    for s in plant_influx.server.query(text, db=plant_influx.db)["results"][0]["series"]:
+        [row] = [dict(zip(s["columns"], values, strict=True)) for values in s["values"]]
+        assert row["quality"] is None and row["running"] is not None, row
