@@ -16,6 +16,7 @@ from tests.reliability.harness import (
     ArrivalMonitor,
     PlantroomProcess,
     SequencePublisher,
+    account,
     collector_env,
     missing,
     wait_for_all,
@@ -127,6 +128,42 @@ def test_one_of_three_killed_and_restarted(mosquitto: Mosquitto, tmp_path: Path)
     count = float(received.group(1))
     print(f"restarted member: {count:.0f} messages after rejoining at message {rejoined_at}")
     assert rejoined_at < COUNT * 0.9 and count > 0
+
+
+def test_one_of_three_frozen_is_taken_over_after_its_keepalive(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    # A hung machine or a cut cable: no connection is closed, so the broker announces the
+    # member dead only when 1.5 x its 15 s keepalive has passed without a packet from it.
+    collectors = start_group(tmp_path, mosquitto.url)
+    publisher = SequencePublisher(MqttEndpoint.parse(mosquitto.url), COUNT, interval=0.02)
+    monitor = ArrivalMonitor(tmp_path / "ts.db")
+    monitor.start()
+    try:
+        publisher.start()
+        wait_published(publisher, COUNT // 3)
+        collectors[0].freeze()
+        publisher.join(120)
+        loss = wait_for_all(tmp_path / "ts.db", COUNT, timeout=120)
+        time.sleep(0.2)
+        collectors[0].thaw()  # it finds its connection gone, reconnects and rejoins
+        collectors[0].wait_subscribed(times=2)
+    finally:
+        monitor.stop()
+        for collector in collectors:
+            if collector.process is not None and collector.process.poll() is None:
+                collector.thaw()  # a stopped process would not see SIGTERM
+            collector.stop()
+    after = account(tmp_path / "ts.db", COUNT)
+    assert (loss.lost, loss.duplicated) == (0, 0), (loss, missing(tmp_path / "ts.db", COUNT))
+    assert after.duplicated == 0  # what it still held when it woke was stored once
+    lines = takeovers(tmp_path)
+    print("\n".join(lines))
+    figures = report("one of three frozen (SIGSTOP), then thawed", monitor, publisher)
+    assert any("member=c0" in line and "outcome=drained" in line for line in lines), lines
+    # its share waited for the broker to give up on it: well past a second, so the
+    # takeover (not the member) stored it
+    assert figures["over_1s"] > 0
 
 
 def test_collector_warns_when_the_broker_queue_is_too_short(tmp_path: Path) -> None:
