@@ -15,6 +15,7 @@ def group(client_id: str, statuses: dict[str, Status]) -> ShareGroup:
         MqttEndpoint.parse("mqtt://127.0.0.1:1"), "plantroom", client_id, list, lambda *_: None
     )
     member.statuses = dict(statuses)
+    member._watching.set()  # as when the watcher is connected and has the retained statuses
     return member
 
 
@@ -43,6 +44,12 @@ def test_the_last_member_standing_takes_over_everyone_offline() -> None:
     assert group("c2", statuses).to_take_over(0.0) == ["c0", "c1"]
     # before its own status has come back from the broker it still counts itself live
     assert group("c9", {"c0": Status.OFFLINE}).to_take_over(0.0) == ["c0"]
+
+
+def test_nothing_is_taken_over_while_the_statuses_are_stale() -> None:
+    member = group("c2", {"c0": Status.OFFLINE, "c2": Status.ONLINE})
+    member._watching.clear()  # the watcher lost the broker: statuses may be out of date
+    assert member.to_take_over(0.0) == []
 
 
 @pytest.mark.parametrize("client_id", ["", "a/b", "c+", "c#"])

@@ -41,7 +41,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from collectors.mqtt.probe import probe_queue_limit
 from core.endpoints import MqttEndpoint
-from core.logs import event
+from core.logs import FailureTracker, event
 from core.mqttclient import configure_client, make_client
 
 log = logging.getLogger("plantroom.collector.group")
@@ -231,6 +231,7 @@ class ShareGroup:
         handle: MessageHandler,
         queue_probe: int = 0,
         retry_after: float = 2.0,
+        retry_max: float = 60.0,
     ) -> None:
         check_member_id(client_id)
         self.queue_probe = queue_probe
@@ -240,10 +241,18 @@ class ShareGroup:
         self.filters = filters
         self.handle = handle
         self.retry_after = retry_after
+        self.retry_max = retry_max
         self.statuses: dict[str, Status] = {}
         self._lock = threading.Lock()
         self._running: dict[str, Takeover] = {}
-        self._last_try: dict[str, float] = {}
+        # per member: when a takeover may be tried next, and failed tries in a row (backoff)
+        self._next_try: dict[str, float] = {}
+        self._failed_tries: dict[str, int] = {}
+        self._failures = FailureTracker(log)
+        # statuses are trusted only while the watcher is connected: with the broker away
+        # they are stale, and a takeover could not connect anyway
+        self._watching = threading.Event()
+        self._probe_abort = threading.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -266,6 +275,8 @@ class ShareGroup:
 
     def to_take_over(self, now: float) -> list[str]:
         """Offline members this one is chosen for, not already being taken over."""
+        if not self._watching.is_set():
+            return []
         with self._lock:
             live = {m for m, s in self.statuses.items() if s is Status.ONLINE}
             live.add(self.client_id)
@@ -276,13 +287,15 @@ class ShareGroup:
                 and member != self.client_id
                 and member not in self._running
                 and takeover_owner(member, live) == self.client_id
-                and now - self._last_try.get(member, -1e9) >= self.retry_after
+                and now >= self._next_try.get(member, 0.0)
             ]
 
     async def run(self, stop: asyncio.Event) -> None:
         """Watch the members' statuses and take over the dead ones until ``stop``."""
         watcher = make_client(self.endpoint, f"{self.client_id}-group", clean_session=True)
         watcher.on_connect = self._watch_connected
+        watcher.on_subscribe = self._watch_subscribed
+        watcher.on_disconnect = self._watch_lost
         watcher.on_message = self._on_status
         watcher.connect_async(self.endpoint.host, self.endpoint.port, keepalive=15)
         watcher.loop_start()
@@ -295,6 +308,7 @@ class ShareGroup:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 0.2)
         finally:
+            self._probe_abort.set()
             for takeover in list(self._running.values()):
                 takeover.abort.set()
             if self._tasks:
@@ -306,7 +320,6 @@ class ShareGroup:
         takeover = Takeover(self.endpoint, self.group, member, self.filters(), self.handle)
         with self._lock:
             self._running[member] = takeover
-            self._last_try[member] = time.monotonic()
         event(log, "taking over", member=member, group=self.group)
         self._track(asyncio.ensure_future(self._run_takeover(takeover)))
 
@@ -324,9 +337,11 @@ class ShareGroup:
                 topic,
                 f"{self.client_id}-probe",
                 self.queue_probe,
+                abort=self._probe_abort,
             )
         except (OSError, TimeoutError) as err:
-            event(log, "queue probe failed", logging.WARNING, reason=str(err))
+            if not self._probe_abort.is_set():  # else the collector is stopping: no matter
+                event(log, "queue probe failed", logging.WARNING, reason=str(err))
             return
         if kept >= self.queue_probe:
             event(log, "broker queue probe", kept=kept, asked=self.queue_probe)
@@ -349,23 +364,39 @@ class ShareGroup:
             outcome = await asyncio.to_thread(takeover.run)
         except Exception as err:  # one takeover failing must not stop collection
             outcome = f"{type(err).__name__}: {err}"
+        member = takeover.member
+        done = outcome in ("drained", "no session")
         with self._lock:
-            self._running.pop(takeover.member, None)
-            self._last_try[takeover.member] = time.monotonic()
-        level = logging.INFO if outcome in ("drained", "no session") else logging.WARNING
-        event(
-            log,
-            "took over" if level == logging.INFO else "takeover stopped",
-            level,
-            member=takeover.member,
-            outcome=outcome,
-            messages=takeover.received,
-            seconds=f"{time.monotonic() - started:.2f}",
-        )
+            self._running.pop(member, None)
+            tries = 0 if done else self._failed_tries.get(member, 0) + 1
+            self._failed_tries[member] = tries
+            # a failed try is retried after 2 s, doubling to a minute
+            delay = 0.0 if done else min(self.retry_max, self.retry_after * 2 ** (tries - 1))
+            self._next_try[member] = time.monotonic() + delay
+        if done:
+            self._failures.recovered(f"takeover:{member}")
+            event(
+                log,
+                "took over",
+                member=member,
+                outcome=outcome,
+                messages=takeover.received,
+                seconds=f"{time.monotonic() - started:.2f}",
+            )
+        else:  # logged once until it succeeds; retried with backoff meanwhile
+            self._failures.failed(f"takeover:{member}", outcome, messages=takeover.received)
 
     def _watch_connected(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if not reason.is_failure:
             client.subscribe(status_topic(self.group, "+"), 1)
+
+    def _watch_subscribed(self, _c: mqtt.Client, _u: Any, _m: int, _r: Any, _p: Any) -> None:
+        self._watching.set()  # the retained statuses arrive before the SUBACK's successors
+
+    def _watch_lost(self, _c: mqtt.Client, _u: Any, _f: Any, _r: Any, _p: Any) -> None:
+        self._watching.clear()
+        with self._lock:
+            self.statuses.clear()  # sent again, retained, when the watcher is back
 
     def _on_status(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         member = msg.topic.split("/")[3]
@@ -375,3 +406,6 @@ class ShareGroup:
             return  # not ours (or an empty payload clearing the retained status)
         with self._lock:
             self.statuses[member] = status
+            if status is not Status.OFFLINE:  # back, or emptied: a later death starts afresh
+                self._failed_tries.pop(member, None)
+                self._next_try.pop(member, None)

@@ -21,20 +21,34 @@ from core.mqttclient import make_client
 
 
 def probe_queue_limit(
-    endpoint: MqttEndpoint, topic: str, client_id: str, count: int, timeout: float = 60.0
+    endpoint: MqttEndpoint,
+    topic: str,
+    client_id: str,
+    count: int,
+    timeout: float = 60.0,
+    abort: threading.Event | None = None,
 ) -> int:
     """Publish ``count`` QoS 1 messages to a disconnected session on ``topic``; return how
-    many the broker kept for it (``count`` when it keeps at least that many)."""
-    _session(endpoint, client_id, clean=True, subscribe=None)  # forget an old probe's session
-    _session(endpoint, client_id, clean=False, subscribe=topic)
+    many the broker kept for it (``count`` when it keeps at least that many). Setting
+    ``abort`` (the collector stopping) ends it early with TimeoutError."""
+    stop = abort or threading.Event()
+    _session(endpoint, client_id, clean=True, subscribe=None, abort=stop)  # an old probe's
+    _session(endpoint, client_id, clean=False, subscribe=topic, abort=stop)
     try:
-        _publish(endpoint, f"{client_id}-pub", topic, count, timeout)
-        return _collect(endpoint, client_id, count, timeout)
+        _publish(endpoint, f"{client_id}-pub", topic, count, timeout, stop)
+        return _collect(endpoint, client_id, count, timeout, stop)
     finally:
-        _session(endpoint, client_id, clean=True, subscribe=None)  # leave nothing behind
+        if not stop.is_set():
+            _session(endpoint, client_id, clean=True, subscribe=None, abort=stop)
 
 
-def _session(endpoint: MqttEndpoint, client_id: str, clean: bool, subscribe: str | None) -> None:
+def _session(
+    endpoint: MqttEndpoint,
+    client_id: str,
+    clean: bool,
+    subscribe: str | None,
+    abort: threading.Event,
+) -> None:
     client = make_client(endpoint, client_id, clean_session=clean)
     done = threading.Event()
 
@@ -46,11 +60,16 @@ def _session(endpoint: MqttEndpoint, client_id: str, clean: bool, subscribe: str
 
     client.on_connect = on_connect
     client.on_subscribe = lambda *_: done.set()
-    _run(client, endpoint, done, 10.0)
+    _run(client, endpoint, done, 10.0, abort)
 
 
 def _publish(
-    endpoint: MqttEndpoint, client_id: str, topic: str, count: int, timeout: float
+    endpoint: MqttEndpoint,
+    client_id: str,
+    topic: str,
+    count: int,
+    timeout: float,
+    abort: threading.Event,
 ) -> None:
     client = make_client(endpoint, client_id, max_inflight=1000)
     acked = 0
@@ -68,10 +87,12 @@ def _publish(
 
     client.on_connect = on_connect
     client.on_publish = on_publish
-    _run(client, endpoint, done, timeout)
+    _run(client, endpoint, done, timeout, abort)
 
 
-def _collect(endpoint: MqttEndpoint, client_id: str, count: int, timeout: float) -> int:
+def _collect(
+    endpoint: MqttEndpoint, client_id: str, count: int, timeout: float, abort: threading.Event
+) -> int:
     client = make_client(endpoint, client_id, clean_session=False)
     received = 0
     last = time.monotonic()
@@ -91,6 +112,8 @@ def _collect(endpoint: MqttEndpoint, client_id: str, count: int, timeout: float)
         deadline = time.monotonic() + timeout
         # the broker sends what it kept at once: a second without more means that was all
         while not done.wait(0.1):
+            if abort.is_set():
+                raise TimeoutError("queue probe: stopped")
             if time.monotonic() - last > 1.0 or time.monotonic() > deadline:
                 break
         return received
@@ -100,13 +123,21 @@ def _collect(endpoint: MqttEndpoint, client_id: str, count: int, timeout: float)
 
 
 def _run(
-    client: mqtt.Client, endpoint: MqttEndpoint, done: threading.Event, timeout: float
+    client: mqtt.Client,
+    endpoint: MqttEndpoint,
+    done: threading.Event,
+    timeout: float,
+    abort: threading.Event,
 ) -> None:
     client.connect(endpoint.host, endpoint.port, keepalive=15)
     client.loop_start()
     try:
-        if not done.wait(timeout):
-            raise TimeoutError(f"queue probe: no answer from the broker within {timeout:g}s")
+        deadline = time.monotonic() + timeout
+        while not done.wait(0.1):
+            if abort.is_set():
+                raise TimeoutError("queue probe: stopped")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"queue probe: no answer from the broker within {timeout:g}s")
     finally:
         client.disconnect()
         client.loop_stop()

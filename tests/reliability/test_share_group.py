@@ -31,17 +31,21 @@ COUNT = 1500
 def start_group(
     tmp_path: Path, mqtt_url: str, metrics_ports: dict[str, int] | None = None
 ) -> list[PlantroomProcess]:
+    """Three members, started one after another (each subscribed before the next starts,
+    as an operator scales out); the caller stops them."""
     collectors = []
     for i in range(3):
         env = collector_env(tmp_path, mqtt_url, f"c{i}")
         if metrics_ports and f"c{i}" in metrics_ports:
             env["PLANTROOM_METRICS_PORT"] = str(metrics_ports[f"c{i}"])
         collectors.append(PlantroomProcess(["collect"], env, tmp_path / f"c{i}.log"))
+    return collectors
+
+
+def start(collectors: list[PlantroomProcess]) -> None:
     for collector in collectors:
         collector.start()
-    for collector in collectors:
         collector.wait_subscribed()
-    return collectors
 
 
 def takeovers(tmp_path: Path) -> list[str]:
@@ -75,6 +79,7 @@ def test_one_of_three_killed_and_not_restarted(mosquitto: Mosquitto, tmp_path: P
     monitor = ArrivalMonitor(tmp_path / "ts.db")
     monitor.start()
     try:
+        start(collectors)
         publisher.start()
         wait_published(publisher, COUNT // 3)
         collectors[0].kill()  # SIGKILL, and it stays dead
@@ -104,6 +109,7 @@ def test_one_of_three_killed_and_restarted(mosquitto: Mosquitto, tmp_path: Path)
     monitor = ArrivalMonitor(tmp_path / "ts.db")
     monitor.start()
     try:
+        start(collectors)
         publisher.start()
         wait_published(publisher, COUNT // 3)
         collectors[0].kill()
@@ -140,6 +146,7 @@ def test_one_of_three_frozen_is_taken_over_after_its_keepalive(
     monitor = ArrivalMonitor(tmp_path / "ts.db")
     monitor.start()
     try:
+        start(collectors)
         publisher.start()
         wait_published(publisher, COUNT // 3)
         collectors[0].freeze()
