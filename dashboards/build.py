@@ -27,6 +27,7 @@ from dashboards.grafana import (
     GREY,
     ORANGE,
     RED,
+    Annotation,
     Dashboard,
     Json,
     Panel,
@@ -340,6 +341,7 @@ class Builder:
                 width=8,
             ),
             row("设备状态 Machine state"),
+            self.building_rollup(),
             self.state_table(
                 "pump",
                 ["running", "auto_mode", "fault", "outlet_pressure_mpa", "frequency_hz"],
@@ -427,6 +429,17 @@ class Builder:
                     ),
                     overrides=self.machine_overrides(),
                     description="Short cycling shows as many starts in a short time.",
+                ),
+                timeseries(
+                    "每小时启动次数 Starts per hour",
+                    influxql(
+                        'SELECT non_negative_difference(last("starts")) FROM "pump" '
+                        f"WHERE {FILTER} AND $timeFilter "
+                        'GROUP BY time(1h), "equipment" fill(none)'
+                    ),
+                    overrides=self.machine_overrides(),
+                    description="A pump that starts more than a few times an hour is short "
+                    "cycling (a failing pressure tank or a bad setpoint).",
                 ),
                 self.timeline(k, "running"),
                 self.timeline(k, "fault"),
@@ -551,6 +564,22 @@ class Builder:
                 self.timeline(k, "supervisory", width=12),
                 self.trend(k, "isolated_points", step=True),
                 self.trend(k, "alarm_zone", step=True),
+                table(
+                    "火警记录 Fire incidents",
+                    sql(
+                        "SELECT started_at, ended_at, equipment, title, "
+                        "extract(epoch FROM coalesce(ended_at, now()) - started_at) AS lasted "
+                        f"FROM incidents WHERE $__timeFilter(started_at) AND {self.sql_scope()} "
+                        "ORDER BY started_at DESC LIMIT 200"
+                    ),
+                    overrides=[
+                        self.machine_column(),
+                        column_override("started_at", {"displayName": "发生 Started"}),
+                        column_override("ended_at", {"displayName": "结束 Ended"}),
+                        column_override("lasted", {"displayName": "持续 Lasted", "unit": "s"}),
+                    ],
+                    description="Every fire alarm of the range, from the records database.",
+                ),
                 self.quality(k),
             ],
             self.variables(k),
@@ -625,19 +654,35 @@ class Builder:
                     width=4,
                 ),
                 table(
-                    "未完工单 Open tickets and deadlines",
+                    "未完工单 Open tickets by nearest deadline",
                     sql(
-                        "SELECT id, equipment, title, ticket_class, status, opened_at, "
-                        "respond_by, acknowledged_at, on_site_by, on_site_at, resolve_by, "
-                        "escalation_level, "
-                        "CASE WHEN (acknowledged_at IS NULL AND respond_by < now()) "
-                        "OR (on_site_at IS NULL AND on_site_by < now()) "
-                        "OR (resolved_at IS NULL AND resolve_by < now()) "
-                        "THEN '超时 overdue' ELSE '' END AS sla "
+                        f"SELECT id, equipment, title, ticket_class, status, {NEXT_DUE} AS due, "
+                        f"extract(epoch FROM {NEXT_DUE} - now()) AS time_left, "
+                        "opened_at, escalation_level "
                         f"FROM tickets WHERE status NOT IN ('closed', 'cancelled') "
-                        f"AND {self.sql_scope()} ORDER BY opened_at"
+                        f"AND {self.sql_scope()} ORDER BY {NEXT_DUE} NULLS LAST, opened_at"
                     ),
-                    overrides=[self.machine_column()],
+                    overrides=[
+                        self.machine_column(),
+                        column_override("due", {"displayName": "下一时限 Next deadline"}),
+                        column_override(
+                            "time_left",
+                            {
+                                "displayName": "剩余 Time left (negative: overdue)",
+                                "unit": "s",
+                                "thresholds": {
+                                    "mode": "absolute",
+                                    "steps": [
+                                        {"value": None, "color": RED},
+                                        {"value": 0, "color": ORANGE},
+                                        {"value": 600, "color": GREEN},
+                                    ],
+                                },
+                            },
+                        ),
+                    ],
+                    description="The deadline still to meet (respond, then on site, then "
+                    "resolve), nearest first; negative time left is overdue.",
                 ),
                 timeseries(
                     "新开工单 Tickets opened per day",
@@ -676,6 +721,80 @@ class Builder:
             refresh="1m",
         )
 
+    def alert_annotations(self) -> Annotation:
+        """Each alarm of the filtered machines as a span on every trend: firing to resolved."""
+        return Annotation(
+            "告警 Alarms",
+            sql(
+                "SELECT firing_since AS time, resolved_at AS timeend, "
+                "title || ' (' || severity || ')' AS text, rule_id AS tags FROM alerts "
+                f"WHERE firing_since IS NOT NULL AND $__timeFilter(firing_since) "
+                f"AND {self.sql_scope('subject')} ORDER BY firing_since"
+            ),
+        )
+
+    def building_rollup(self) -> Panel:
+        """Per building and kind: machines reporting and machines in fault."""
+        kinds = [k for k in ("pump", "elevator", "fire_panel") if k in self.catalogue.kinds]
+        sources = ", ".join(f'"{k}"' for k in kinds)
+        query = influxql(
+            'SELECT count("fault") AS "machines", sum("fault") AS "faults" FROM '
+            f'(SELECT last("fault") AS "fault" FROM {sources} WHERE {FILTER} AND $timeFilter '
+            'GROUP BY "equipment", "building") GROUP BY "building"',
+            table=True,
+        )
+        building_names = column_override(
+            "building",
+            {
+                "displayName": "楼栋 Building",
+                "mappings": [
+                    {
+                        "type": "value",
+                        "options": {
+                            b.id: {"text": b.name, "index": i}
+                            for i, b in enumerate(self.site.buildings)
+                        },
+                    }
+                ],
+            },
+        )
+        kind_names = column_override(
+            "Series",
+            {
+                "displayName": "类别 Kind",
+                "mappings": [
+                    {
+                        "type": "value",
+                        "options": {
+                            k: {"text": self.catalogue.kind(k).name_zh, "index": i}
+                            for i, k in enumerate(kinds)
+                        },
+                    }
+                ],
+            },
+        )
+        return table(
+            "楼栋汇总 By building",
+            query,
+            overrides=[
+                building_names,
+                kind_names,
+                column_override("machines", {"displayName": "在线设备 Reporting"}),
+                column_override(
+                    "faults",
+                    {
+                        "displayName": "故障 In fault",
+                        "thresholds": {
+                            "mode": "absolute",
+                            "steps": [{"value": None, "color": GREEN}, {"value": 1, "color": RED}],
+                        },
+                    },
+                ),
+            ],
+            hide=["Time"],
+            height=6,
+        )
+
     def overdue_count(self) -> str:
         return (
             "SELECT count(*) AS overdue FROM tickets WHERE status NOT IN ('closed', 'cancelled') "
@@ -700,8 +819,16 @@ class Builder:
             d.title = f"{site.name} · {d.title}"
             d.timezone = site.timezone
             d.tags = ["plantroom", f"site:{site.id}"]  # the links list this site's only
+            d.annotations = [self.alert_annotations()]
             out.append(d)
         return out
+
+
+# a live ticket's next deadline: respond, then on site, then resolve (DESIGN §8)
+NEXT_DUE = (
+    "(CASE WHEN acknowledged_at IS NULL THEN respond_by "
+    "WHEN on_site_at IS NULL THEN on_site_by ELSE resolve_by END)"
+)
 
 
 def render_all(site: Site) -> dict[str, str]:
@@ -710,8 +837,12 @@ def render_all(site: Site) -> dict[str, str]:
 
 
 def all_queries(site: Site) -> list[tuple[str, str, Query]]:
-    """(dashboard uid, panel title, query) for every panel query, for the tests."""
-    return [(d.uid, p.title, q) for d in Builder(site).all() for p in d.panels for q in p.queries]
+    """(dashboard uid, panel or annotation title, query) for every query, for the tests."""
+    out = []
+    for d in Builder(site).all():
+        out += [(d.uid, p.title, q) for p in d.panels for q in p.queries]
+        out += [(d.uid, f"annotation {a.name}", a.query) for a in d.annotations]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -302,6 +302,26 @@ class Variable:
         }
 
 
+@dataclass(frozen=True)
+class Annotation:
+    """Events drawn on every time axis of a dashboard, from an SQL query returning ``time``,
+    ``timeend``, ``text`` and ``tags`` (Grafana's PostgreSQL annotation format)."""
+
+    name: str
+    query: Query
+    color: str = "red"
+
+    def to_json(self) -> Json:
+        return {
+            "name": self.name,
+            "datasource": self.query.datasource,
+            "enable": True,
+            "hide": False,
+            "iconColor": self.color,
+            "target": self.query.target("Anno"),
+        }
+
+
 @dataclass
 class Dashboard:
     uid: str
@@ -313,6 +333,7 @@ class Dashboard:
     refresh: str = "30s"
     timezone: str = "browser"  # the site's IANA zone: times read as the site lives them
     tags: list[str] = field(default_factory=lambda: ["plantroom"])
+    annotations: list[Annotation] = field(default_factory=list)
 
     def to_json(self) -> Json:
         laid: list[Json] = []
@@ -348,7 +369,7 @@ class Dashboard:
             "graphTooltip": 1,
             "time": {"from": self.time_from, "to": "now"},
             "refresh": self.refresh,
-            "annotations": {"list": []},
+            "annotations": {"list": [a.to_json() for a in self.annotations]},
             "links": [
                 {
                     "type": "dashboards",

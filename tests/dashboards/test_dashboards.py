@@ -252,7 +252,12 @@ def test_every_dashboard_fits_grafanas_own_models() -> None:
     for d in dashboards():
         model = GrafanaDashboard.from_json(d)
         back = json.loads(json.dumps(model, cls=JSONEncoder))
-        assert lost(d, back, d["uid"]) == []
+        # the one known gap: the SDK types an annotation's target for Grafana's built-in
+        # datasource only ("TODO: this should be a regular DataQuery", its models say), so an
+        # SQL annotation's rawSql is not in it; the query itself is run in test_sql_panels
+        known_gap = re.compile(r"\.annotations\.list\[\d+\]\.target\.")
+        assert [p for p in lost(d, back, d["uid"]) if not known_gap.search(p)] == []
+        assert len(d["annotations"]["list"]) == 1
 
 
 def test_state_tables_show_stale_data_as_stale_not_as_the_last_good_value(

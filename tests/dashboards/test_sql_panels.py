@@ -76,6 +76,12 @@ def tickets_db(
     rig.move(panel_ticket["id"], "ack")
     rig.tick(seconds=60, times=43)
     rig.move(panel_ticket["id"], "resolve")
+    # a fire alarm, over after ten minutes (an incident, not a ticket)
+    rig.set("panel-1", fire_alarm=1, alarm_zone=3)
+    rig.tick(seconds=60, times=10)
+    rig.set("panel-1", fire_alarm=0)
+    rig.tick()
+    assert rig.incidents() and rig.incidents()[0]["ended_at"] is not None
     statuses = {t["equipment"]: (t["status"], t["escalation_level"]) for t in rig.tickets()}
     assert statuses["pump-1"][0] == "reopened"
     assert statuses["lift-1"][1] > 0  # escalated
@@ -108,9 +114,15 @@ def grafana_sql(
 
 
 def test_there_are_sql_panels() -> None:
-    assert {uid for uid, _, _ in SQL_QUERIES} == {
+    assert {uid for uid, title, _ in SQL_QUERIES if not title.startswith("annotation")} == {
         "plantroom-testsite-overview",
         "plantroom-testsite-tickets",
+        "plantroom-testsite-fire",
+    }
+    # every dashboard draws the alarms on its time axes
+    assert {uid for uid, title, _ in SQL_QUERIES if title.startswith("annotation")} == {
+        f"plantroom-testsite-{name}"
+        for name in ("overview", "pumps", "elevators", "tanks", "fire", "tickets")
     }
 
 
