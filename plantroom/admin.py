@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,18 +24,35 @@ def keys_create(db: RecordsDB, role: str, name: str) -> tuple[int, str]:
     )
 
 
-def keys_list(db: RecordsDB) -> tuple[int, str]:
+def keys_list(db: RecordsDB, zone: tzinfo = UTC) -> tuple[int, str]:
+    """The keys, their times in ``zone`` (the site's, where a person reads them)."""
     with db.engine.connect() as conn:
         keys = list_keys(conn)
     if not keys:
         return 0, "no API keys (create one with: plantroom keys create --role admin)"
-    lines = [f"{'id':<10}{'role':<10}{'created':<22}{'state':<30}name"]
+    lines = [f"times in {zone}", f"{'id':<10}{'role':<10}{'created':<22}{'state':<30}name"]
     for k in keys:
-        state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
-        lines.append(
-            f"{k.id:<10}{k.role:<10}{k.created_at:%Y-%m-%d %H:%M:%S}   {state:<30}{k.name}"
-        )
+        created = _aware(k.created_at).astimezone(zone)
+        revoked = _aware(k.revoked_at).astimezone(zone) if k.revoked_at else None
+        state = f"revoked {revoked:%Y-%m-%d %H:%M}" if revoked else "active"
+        lines.append(f"{k.id:<10}{k.role:<10}{created:%Y-%m-%d %H:%M:%S}   {state:<30}{k.name}")
     return 0, "\n".join(lines)
+
+
+def _aware(ts: datetime) -> datetime:
+    # SQLite hands back naive datetimes; the records DB stores UTC
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
+
+
+def site_zone(site_path: Path) -> tzinfo:
+    """The site's time zone, for what these commands print; UTC if the site file is unusable
+    (key management must still work while the site file is being fixed)."""
+    from core.site import SiteError, load_site
+
+    try:
+        return ZoneInfo(load_site(site_path).site.timezone)
+    except (SiteError, OSError, ValueError):
+        return UTC
 
 
 def keys_revoke(db: RecordsDB, key_id: str) -> tuple[int, str]:

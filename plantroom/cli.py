@@ -178,7 +178,8 @@ def _admin(args: argparse.Namespace) -> tuple[int, str]:
         if args.keys_command == "create":
             return admin.keys_create(db, args.role, args.name or args.role)
         if args.keys_command == "list":
-            return admin.keys_list(db)
+            settings = Settings.from_env(args.data_dir)
+            return admin.keys_list(db, admin.site_zone(settings.site_path))
         return admin.keys_revoke(db, args.key_id)
     finally:
         db.close()

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from core.endpoints import MqttEndpoint
 from tests.mqtt_helpers import publish_all, publisher
@@ -149,6 +150,13 @@ def test_every_command_reads_one_data_directory(tmp_path: Path) -> None:
     key = create_key(env, role="admin")
     listed = run_cli(["keys", "list"], env)
     assert listed.returncode == 0 and "admin" in listed.stdout, listed.stderr
+    # times as the site's people read them: in the site's zone, and saying so
+    assert listed.stdout.startswith("times in Asia/Shanghai")
+    created = re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", listed.stdout)
+    assert created is not None
+    shanghai = ZoneInfo("Asia/Shanghai")
+    when = datetime.strptime(created[0], "%Y-%m-%d %H:%M:%S").replace(tzinfo=shanghai)
+    assert abs((datetime.now(UTC) - when).total_seconds()) < 300
     assert run_cli(["verify-log"], env).returncode == 0
     port = free_port()
     with plantroom(["api", "--port", str(port)], env):
