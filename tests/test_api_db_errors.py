@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from api.errors import _db_unavailable, is_disconnect
+from api.errors import db_unavailable, is_disconnect
 
 
 def test_disconnect_message_is_one_line_without_credentials() -> None:
@@ -13,7 +13,7 @@ def test_disconnect_message_is_one_line_without_credentials() -> None:
         "HINT: is the server running?"
     )
     err = OperationalError("SELECT 1", {}, orig)
-    text = _db_unavailable(err)
+    text = db_unavailable(err)
     assert "s3cret" not in text and "hunter2" not in text and "\n" not in text
     assert "postgresql://plant:***@db:5432/records" in text
     assert is_disconnect(err)
