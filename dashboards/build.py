@@ -90,6 +90,11 @@ QUALITY_LABELS = {
 FILTER = '"site" =~ /^$site$/ AND "building" =~ /^$building$/ AND "equipment" =~ /^$machine$/'
 
 
+def _sql_text(text: str) -> str:
+    """A name inside an SQL string literal (names are data: a quote must not end it)."""
+    return text.replace("'", "''")
+
+
 def bool_labels(signal: str) -> dict[str, tuple[str, str]]:
     off, on = BOOL_LABELS.get(signal, DEFAULT_BOOL)
     return {"0": off, "1": on}
@@ -167,18 +172,25 @@ class Builder:
         )
 
     def variables(self, kind: str | None) -> list[Variable]:
-        """Site (this dashboard's, fixed), Building (by name) and Machine (of those buildings,
-        from the data)."""
-        source = f'FROM "{kind}" ' if kind else ""
+        """Site (this dashboard's, fixed), Building (by name) and Machine (by name, of the
+        chosen buildings: a query of the site's machines on the PostgreSQL datasource, which
+        is how Grafana shows a name while filtering by the id)."""
         buildings = ",".join(f"{b.name} : {b.id}" for b in self.site.buildings)
+        machines = ", ".join(
+            f"('{_sql_text(eq.name)}', '{eq.id}', '{eq.building}')"
+            for eq in self.site.equipment
+            if kind is None or eq.kind == kind
+        )
         return [
             Variable("site", "小区 Site", self.site.site.id, kind="constant"),
             Variable("building", "楼栋 Building", buildings, kind="custom"),
             Variable(
                 "machine",
                 "设备 Machine",
-                f'SHOW TAG VALUES {source}WITH KEY = "equipment" '
-                'WHERE "site" =~ /^$site$/ AND "building" =~ /^$building$/',
+                f"SELECT name AS __text, id AS __value FROM (VALUES {machines}) "
+                "AS machines(name, id, building) WHERE building ~ '^${building:regex}$' "
+                "ORDER BY id",
+                sql=True,
             ),
         ]
 

@@ -158,36 +158,6 @@ def test_every_influxql_panel_returns_rows(plant_influx: LoadedInflux, query: Qu
     assert any(v is not None for row in rows for v in row[1:]), f"only nulls: {query.text}"
 
 
-VARIABLE_QUERIES = sorted(
-    {
-        (d["uid"], v["name"], v["query"])
-        for d in dashboards()
-        for v in d["templating"]["list"]
-        if v["type"] == "query"
-    }
-)
-
-
-@pytest.mark.parametrize(
-    ("uid", "name", "text"), VARIABLE_QUERIES, ids=[f"{u}:{n}" for u, n, _ in VARIABLE_QUERIES]
-)
-def test_every_template_variable_finds_values(
-    plant_influx: LoadedInflux, uid: str, name: str, text: str
-) -> None:
-    body = plant_influx.server.query(influxql_for_test(text), db=plant_influx.db)
-    results = body["results"]
-    assert isinstance(results, list)
-    values = {row[1] for s in results[0].get("series", []) for row in s["values"]}
-    measured = re.search(r'FROM "(\w+)"', text)
-    machines = [e for e in SITE.equipment if measured is None or e.kind == measured[1]]
-    expected = {
-        "site": {SITE.site.id},
-        "building": {e.building for e in machines},
-        "machine": {e.id for e in machines},
-    }[name]
-    assert values == expected, uid
-
-
 def _rows(influx: LoadedInflux, text: str) -> list[list[Any]]:
     body = influx.server.query(text, db=influx.db)
     assert "error" not in body["results"][0], body["results"][0]

@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from core.site import Site, parse_site
-from dashboards.build import all_queries
+from core.site import Site, load_site, parse_site
+from dashboards.build import Builder, all_queries
 from dashboards.grafana import Query
 from tests.servers.postgres import Postgres
 
@@ -167,5 +167,39 @@ def test_every_variable_reaches_every_sql_panel(tickets_db: tuple[str, Any], que
             assert any(rows(**{name: value}) != everything for value in values), (
                 f"the {name} variable changes nothing in {query.text}"
             )
+    finally:
+        engine.dispose()
+
+
+KIND_OF = {
+    "overview": None,
+    "pumps": "pump",
+    "elevators": "elevator",
+    "tanks": "water_tank",
+    "fire": "fire_panel",
+    "tickets": None,
+}
+
+
+def test_the_machine_variable_lists_names_of_the_chosen_buildings(postgres: Postgres) -> None:
+    """Machines are chosen by name and filtered by the Building variable (the query runs on
+    the PostgreSQL datasource; it reads no table, only the site's list)."""
+    lakeside = load_site(ROOT / "examples" / "site.yaml")
+    engine = sa.create_engine(postgres.create_database())
+    try:
+        for d in Builder(lakeside).all():
+            [machine] = [v for v in d.variables if v.name == "machine"]
+            assert machine.sql, d.uid
+            kind = KIND_OF[d.uid.removeprefix("plantroom-lakeside-")]
+            for building in lakeside.buildings:
+                text = machine.query.replace("${building:regex}", f"({building.id})")
+                with engine.connect() as conn:
+                    rows = {tuple(r) for r in conn.exec_driver_sql(text).all()}
+                expected = {
+                    (eq.name, eq.id)
+                    for eq in lakeside.equipment
+                    if eq.building == building.id and (kind is None or eq.kind == kind)
+                }
+                assert rows == expected, (d.uid, building.id)
     finally:
         engine.dispose()
