@@ -28,6 +28,7 @@ from api.lookup import display_name
 from api.report_rows import alarm_line, building_name, site_zone, ticket_line
 from api.schemas_reports import (
     CarriedTicket,
+    DeadlineLeft,
     HandoverContent,
     KeyReading,
     MachineAttention,
@@ -132,16 +133,23 @@ def _carried(ctx: ApiContext, t: Ticket, end: datetime) -> CarriedTicket:
         for kind in DeadlineKind
     ]
     # as of the handover: a step done after it was still to do then
-    pending = [
-        (k, due) for k, due, done in steps if due is not None and (done is None or done > end)
+    pending = [(k, d) for k, d, done in steps if d is not None and (done is None or done > end)]
+    tz = site_zone(ctx)
+    left = [
+        DeadlineLeft(
+            kind=k,
+            due_at=d.astimezone(tz),
+            minutes_left=round((d - end).total_seconds() / 60, 1),
+        )
+        for k, d in pending
     ]
-    kind, due = pending[0] if pending else (None, None)
     line = ticket_line(ctx, t)
     return CarriedTicket(
         **line.model_dump(),
-        next_deadline=kind,
-        due_at=None if due is None else due.astimezone(site_zone(ctx)),
-        minutes_left=None if due is None else round((due - end).total_seconds() / 60, 1),
+        next_deadline=left[0].kind if left else None,
+        due_at=left[0].due_at if left else None,
+        minutes_left=left[0].minutes_left if left else None,
+        deadlines=left,
     )
 
 

@@ -7,9 +7,18 @@ from zoneinfo import ZoneInfo
 
 from api.printable import Document, Table, local_time, minutes, number
 from api.report_rows import CLASS_ZH, SEVERITY_ZH, STATUS_ZH, zh
-from api.schemas_reports import HandoverOut, TicketLine
+from api.schemas_reports import DeadlineLeft, HandoverOut, TicketLine
 
 DEADLINE_ZH = {"respond": "响应", "on_site": "到场", "resolve": "完工"}
+
+
+def _left(mins: float) -> str:
+    span = timedelta(minutes=abs(mins))
+    return f"已超时{minutes(span)}" if mins < 0 else f"剩{minutes(span)}"
+
+
+def _deadline(d: DeadlineLeft, tz: ZoneInfo) -> str:
+    return f"{zh(DEADLINE_ZH, d.kind)} {local_time(d.due_at, tz)}（{_left(d.minutes_left)}）"
 
 
 def _tickets(title: str, lines: list[TicketLine], tz: ZoneInfo, empty: str) -> Table:
@@ -53,7 +62,7 @@ def document(h: HandoverOut) -> Document:
     )
     carried = Table(
         "遗留工单（交接给下一班）",
-        ("工单号", "设备", "类别", "内容", "状态", "下一时限", "时限", "剩余"),
+        ("工单号", "设备", "类别", "内容", "状态", "待完成时限（交班时剩余）"),
         [
             (
                 t.id,
@@ -61,15 +70,7 @@ def document(h: HandoverOut) -> Document:
                 zh(CLASS_ZH, t.ticket_class),
                 t.title,
                 zh(STATUS_ZH, t.status),
-                zh(DEADLINE_ZH, t.next_deadline) if t.next_deadline else "—",
-                local_time(t.due_at, tz),
-                ""
-                if t.minutes_left is None
-                else (
-                    f"已超时{minutes(timedelta(minutes=-t.minutes_left))}"
-                    if t.minutes_left < 0
-                    else minutes(timedelta(minutes=t.minutes_left))
-                ),
+                "；".join(_deadline(d, tz) for d in t.deadlines) or "—",
             )
             for t in c.tickets_carried
         ],
@@ -117,7 +118,8 @@ def document(h: HandoverOut) -> Document:
             f"{c.site_name}（{c.site}）  {c.shift.name} "
             f"{local_time(c.shift.start, tz)} 至 {local_time(c.shift.end, tz)}（{c.timezone}）",
             f"状态：{h.status_name}  生成：{local_time(h.drafted_at, tz)}  "
-            f"内容校验：{h.content_sha256[:16]}",
+            f"内容校验：{h.content_sha256[:16]} "
+            + ("与交接班日志一致" if h.intact else "与日志不符：" + "；".join(h.problems)),
         ),
         tables=(
             alarms,

@@ -77,10 +77,17 @@ class DailyReportOut(BaseModel):
     tickets: list[TicketLine] = Field(description="tickets opened or closed on the day")
 
 
+class DeadlineLeft(BaseModel):
+    kind: str = Field(description="respond, on_site or resolve")
+    due_at: datetime
+    minutes_left: float = Field(description="at handover; negative: overdue by that")
+
+
 class CarriedTicket(TicketLine):
     next_deadline: str | None = Field(description="respond, on_site or resolve; null: none")
     due_at: datetime | None
     minutes_left: float | None = Field(description="at handover; negative: overdue by that")
+    deadlines: list[DeadlineLeft] = Field(description="every deadline still to meet at handover")
 
 
 class MachineAttention(BaseModel):
@@ -134,6 +141,10 @@ class HandoverOut(BaseModel):
     incoming_by: str | None
     incoming_at: datetime | None
     overdue: bool = Field(description="not accepted and past the shift end + handover grace")
+    intact: bool = Field(
+        description="content and remarks match the hashes kept in the logbook's chain"
+    )
+    problems: list[str] = Field(description="what does not match, when not intact")
     content: HandoverContent
 
 

@@ -219,6 +219,56 @@ def person(actor: str | None) -> str | None:
     return None if actor is None else actor.split(" (key ", 1)[0]
 
 
+def problems(conn: Connection, h: Handover) -> list[str]:
+    """What in the handover's row does not match what the hash-chained logbook recorded
+    (the row itself is not chained: its content hash and remarks are, in its entries)."""
+    found: list[str] = []
+    if content_hash(h.content) != h.content_hash:
+        found.append("content altered after drafting (its sha256 differs from the draft's)")
+    entries = _entries(conn, h)
+    events = {str(e.data.get("event")): e for e in entries}
+    drafted = events.get("drafted")
+    if drafted is None:
+        found.append("the logbook has no entry of this handover's draft")
+    elif drafted.data.get("content_sha256") != content_hash(h.content):
+        found.append("content differs from the one logged when it was drafted")
+    signed = events.get("signed")
+    if (signed is None) != (h.outgoing_at is None):
+        found.append("the sign-off in the row and in the logbook disagree")
+    elif signed is not None and (
+        signed.data.get("remarks") != (h.remarks or "")
+        or person(signed.actor) != person(h.outgoing_by)
+    ):
+        found.append("remarks or signer differ from the sign-off logged")
+    accepted = events.get("accepted")
+    if (accepted is None) != (h.incoming_at is None):
+        found.append("the acceptance in the row and in the logbook disagree")
+    elif accepted is not None and person(accepted.actor) != person(h.incoming_by):
+        found.append("the incoming engineer differs from the acceptance logged")
+    return found
+
+
+def _entries(conn: Connection, h: Handover) -> list[logbook.LogEntry]:
+    """The logbook entries of handover ``h`` (its site's handover entries, matched by id)."""
+    rows = conn.execute(
+        sa.select(logbook.logbook).where(
+            logbook.logbook.c.equipment == subject(h.site),
+            logbook.logbook.c.type == "handover",
+            logbook.logbook.c.data.like(f'%"handover_id": {h.id}%'),
+        )
+    )
+    out: list[logbook.LogEntry] = []
+    for row in rows:
+        data = json.loads(row.data)
+        if data.get("handover_id") == h.id:  # not 12 for 1
+            out.append(
+                logbook.LogEntry(
+                    _aware(row.ts), row.equipment, row.type, row.message, row.actor, data
+                )
+            )
+    return out
+
+
 def get(conn: Connection, handover_id: int) -> Handover:
     return _existing(conn, handover_id)
 

@@ -133,6 +133,11 @@ def test_the_draft_of_a_day_shift(context: ApiContext, records: RecordsDB) -> No
     # as at 20:00: the late ticket's response was due in 20 min (it was acknowledged at 20:10,
     # after the handover); the morning one was acknowledged and must be on site by 22:00
     assert carried == {ids["morning"]: ("on_site", 120.0), ids["late"]: ("respond", 20.0)}
+    morning = next(t for t in content.tickets_carried if t.id == ids["morning"])
+    assert [(d.kind, d.minutes_left) for d in morning.deadlines] == [
+        ("on_site", 120.0),
+        ("resolve", 27 * 60.0),  # 23:00 the next day
+    ]
     attention = {m.equipment: (m.state, m.detail) for m in content.machines_attention}
     assert attention["pump-fire-1"] == ("out_of_service", "故障")
     assert attention["lift-b1-1"] == ("out_of_service", "停止服务")
@@ -218,6 +223,8 @@ async def test_sign_accept_and_the_board(
             "交班人：张工",
             "接班人：李工",
             "消防稳压泵",
+            "与交接班日志一致",
+            "到场 2026-03-02 22:00（剩2小时0分）",
         ):
             assert text in page.text, text
         assert (await client.get("/api/v1/logbook/verify", headers=viewer)).json()["ok"] is True
@@ -229,6 +236,35 @@ async def test_sign_accept_and_the_board(
     assert len({e.data["content_sha256"] for e in entries}) == 1
     assert entries[0].data["content_sha256"] == accepted["content_sha256"]
     assert entries[1].actor.startswith("张工") and entries[2].actor.startswith("李工")
+
+
+async def test_an_altered_handover_is_shown_as_such(
+    context: ApiContext, records: RecordsDB
+) -> None:
+    """The row is not in the chain, its hashes are: rewriting the content (even with a fresh
+    content_sha256) or the remarks shows."""
+    zhang = auth(new_key(records, Role.ENGINEER, "张工"))
+    async with client_for(context) as client:
+        listed = (await client.get("/api/v1/handovers", headers=zhang)).json()["handovers"]
+        hid = listed[0]["id"]
+        await client.post(f"/api/v1/handovers/{hid}/sign", headers=zhang, json={"remarks": "正常"})
+        content = dict(listed[0]["content"], alarms=[])  # an alarm made to disappear
+        with records.engine.begin() as conn:
+            conn.execute(
+                handovers.handovers.update()
+                .where(handovers.handovers.c.id == hid)
+                .values(
+                    content=handovers.canonical(content),
+                    content_hash=handovers.content_hash(content),
+                    remarks="一切正常",
+                )
+            )
+        shown = (await client.get(f"/api/v1/handovers/{hid}", headers=zhang)).json()
+    assert shown["intact"] is False
+    assert shown["problems"] == [
+        "content differs from the one logged when it was drafted",
+        "remarks or signer differ from the sign-off logged",
+    ]
 
 
 async def test_without_a_rota_there_are_no_handovers(

@@ -42,6 +42,8 @@ _HTML: dict[int | str, dict[str, Any]] = {
 
 def handover_out(ctx: ApiContext, h: Handover, now: datetime) -> HandoverOut:
     tz = site_zone(ctx)
+    with ctx.records.engine.connect() as conn:
+        found = handovers.problems(conn, h)
 
     def local(ts: datetime | None) -> datetime | None:
         return None if ts is None else ts.astimezone(tz)
@@ -58,6 +60,8 @@ def handover_out(ctx: ApiContext, h: Handover, now: datetime) -> HandoverOut:
         incoming_by=h.incoming_by,
         incoming_at=local(h.incoming_at),
         overdue=is_overdue(ctx, h, now),
+        intact=not found,
+        problems=found,
         content=HandoverContent.model_validate(h.content),
     )
 
