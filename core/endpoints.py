@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlparse
 
+_ENCODE_HINT = (
+    "MQTT URL: the user name or password holds a character that must be percent-encoded "
+    "(/ as %2F, ? as %3F, # as %23, @ as %40, : as %3A, % as %25)"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class MqttEndpoint:
@@ -28,8 +33,8 @@ class MqttEndpoint:
         if parsed.scheme == "embedded":
             try:
                 port = parsed.port or 1883
-            except ValueError as err:
-                raise ValueError(f"MQTT URL has a bad port: {err}") from None
+            except ValueError:
+                raise ValueError("MQTT URL has a bad port") from None
             return cls(host=parsed.hostname or "127.0.0.1", port=port, embedded=True)
         if parsed.scheme not in ("mqtt", "mqtts"):
             raise ValueError(
@@ -37,16 +42,26 @@ class MqttEndpoint:
                 f"embedded://HOST:PORT), "
                 f"got scheme {parsed.scheme!r}"
             )
-        if not parsed.hostname:
+        # Never quote the URL or a part of it in these errors: it may hold the password.
+        # A password with / ? or # unencoded ends the host part early, leaving "…@host"
+        # behind in the path, query or fragment.
+        query_text = "" if parsed.query.startswith("ca=") else parsed.query
+        if "@" not in parsed.netloc and "@" in parsed.path + parsed.fragment + query_text:
+            raise ValueError(_ENCODE_HINT)
+        try:
+            hostname, port_given = parsed.hostname, parsed.port
+        except ValueError:
+            raise ValueError(
+                "MQTT URL has a bad port (or a user name or password with a character that "
+                "must be percent-encoded: / ? # @ : %)"
+            ) from None
+        if not hostname:
             raise ValueError("MQTT URL has no host")
         tls = parsed.scheme == "mqtts"
-        try:
-            port = parsed.port or (8883 if tls else 1883)
-        except ValueError as err:
-            raise ValueError(f"MQTT URL has a bad port: {err}") from None
+        port = port_given or (8883 if tls else 1883)
         query = parse_qs(parsed.query)
         return cls(
-            host=parsed.hostname,
+            host=hostname,
             port=port,
             tls=tls,
             username=unquote(parsed.username) if parsed.username else None,

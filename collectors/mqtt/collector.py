@@ -30,7 +30,7 @@ from core.clock import Clock, SystemClock
 from core.endpoints import MqttEndpoint
 from core.logs import FailureTracker, event
 from core.metrics import METRICS, Metrics
-from core.mqttclient import make_client
+from core.mqttclient import BrokerUnusable, connect_problem, is_unusable, make_client
 from core.readings import Quality, Reading
 from core.site import Equipment, Site
 from core.text import safe_text
@@ -113,6 +113,7 @@ class MqttCollector:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_connect_fail = self._on_connect_fail
         # in a share group, live members take over the session of one that dies (group.py)
         self.group: ShareGroup | None = None
         if settings.share_group:
@@ -148,6 +149,13 @@ class MqttCollector:
         event(log, "subscribed", filters=",".join(self._filters()))
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.connected.set)
+
+    def _on_connect_fail(self, _c: mqtt.Client, _u: Any) -> None:
+        self._failures.failed(
+            "mqtt-broker",
+            "cannot connect; retrying in the background",
+            broker=self.settings.endpoint.redacted(),
+        )
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if self._loop is not None:
@@ -324,7 +332,17 @@ class MqttCollector:
         self._loop = asyncio.get_running_loop()
         endpoint = self.settings.endpoint
         event(log, "connecting", broker=endpoint.redacted(), client_id=self.settings.client_id)
-        self.client.connect_async(endpoint.host, endpoint.port, keepalive=self.settings.keepalive)
+        keepalive = self.settings.keepalive
+        # the first connection here, to learn why it fails: paho's own retries only say that
+        try:
+            await asyncio.to_thread(self.client.connect, endpoint.host, endpoint.port, keepalive)
+        except OSError as err:
+            if is_unusable(err):
+                raise BrokerUnusable(connect_problem(endpoint, err)) from None
+            self._failures.failed(
+                "mqtt-broker", f"{connect_problem(endpoint, err)}; retrying in the background"
+            )
+            self.client.connect_async(endpoint.host, endpoint.port, keepalive=keepalive)
         self.client.loop_start()
         group = None if self.group is None else asyncio.ensure_future(self.group.run(stop))
         try:
