@@ -87,7 +87,7 @@ def document(report: MonthlyReportOut, made_at: datetime) -> Document:
     )
     callbacks = Table(
         "三、回访情况",
-        ("工单号", "设备", "完工", "回访关闭", "回访人", "回访记录", "一个工作日内"),
+        ("工单号", "设备", "完工", "回访", "回访人", "满意", "回访记录", "一个工作日内"),
         [
             (
                 c.ticket_id,
@@ -95,6 +95,7 @@ def document(report: MonthlyReportOut, made_at: datetime) -> Document:
                 day_time(c.resolved_at, tz),
                 day_time(c.callback_at, tz) or "未回访",
                 c.callback_by,
+                _yes_no(c.satisfied, "满意", "不满意"),
                 c.remarks,
                 _yes_no(c.within_one_working_day),
             )

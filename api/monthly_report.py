@@ -165,6 +165,7 @@ def _callbacks(ctx: ApiContext, tickets: Sequence[Ticket], now: datetime) -> lis
                     resolved_at=t.resolved_at.astimezone(tz),
                     callback_at=None if last is None else last.at.astimezone(tz),
                     callback_by=None if last is None else last.by,
+                    satisfied=None if last is None else last.satisfied,
                     remarks=None if last is None else last.remarks,
                     within_one_working_day=kpi_module.callback_met(t, now, tz),
                 )

@@ -199,6 +199,7 @@ class CallbackLine(BaseModel):
     resolved_at: datetime
     callback_at: datetime | None
     callback_by: str | None
+    satisfied: bool | None = Field(description="what the caller was told; null: no callback")
     remarks: str | None
     within_one_working_day: bool | None
 

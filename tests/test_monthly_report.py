@@ -8,7 +8,7 @@ Tickets opened in March (E cancelled, so left out; "feb" and "april" outside the
   A pump-domestic-1 general      respond ✓ 09:10  on site ✓  resolved after 3 h  callback ✓
     (a repeat: the same machine and class was repaired on 20 Feb, within 30 days)
   B lift-b1-1 elevator_fault     respond ✗ 14:45 > 14:30  on site ✓  3 h  callback ✗ (Thu 10:00
-    > Wed 17:00)
+    > Wed 17:00), and the resident not satisfied (closed with an explanation)
   C tank-fire urgent             respond ✓  on site ✓  3 h  callback ✓ (Fri 23:00 → Mon 23:00)
   D lift-b2-1 comms              respond ✓  on site ✓ (resolved 09:00 ≤ 10:00)  1 h  callback ✓
   F pump-domestic-1 urgent       respond ✓  on site ✓  2 h  callback ✗ (Sun 05:00 → Mon 05:00,
@@ -94,6 +94,8 @@ async def test_march_by_hand(context: ApiContext, records: RecordsDB) -> None:
     late = [c for c in callbacks.values() if c["within_one_working_day"] is False]
     assert sorted(c["equipment"] for c in late) == ["lift-b1-1", "pump-domestic-1"]
     assert {c["callback_by"] for c in callbacks.values()} == {"李工"}
+    unhappy = [(c["equipment"], c["remarks"]) for c in callbacks.values() if not c["satisfied"]]
+    assert unhappy == [("lift-b1-1", "住户称仍有异响")]  # B, closed with an explanation
 
     top = [(m["equipment"], m["failures"]) for m in report["top_failing"]]
     assert top == [
