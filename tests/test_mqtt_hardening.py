@@ -20,6 +20,7 @@ from storage import RecordsDB, SqliteTimeSeriesStore
 from storage.records import DeadLetter
 from tests.mqtt_helpers import publish, running_collector, wait_until
 from tests.servers.mosquitto import Mosquitto
+from tests.servers.postgres import Postgres
 
 PUMP = "plantroom/lakeside/b1/pump/pump-domestic-1/telemetry"
 # the reproduction of issue 11: a JSON key that decodes to an unpaired surrogate
@@ -210,3 +211,29 @@ def test_safe_text_escapes_what_no_database_or_log_takes_and_caps_the_length() -
     assert len(capped) == 50 and capped.endswith("…")
     assert safe_text("\ud800" * 1000, 20).endswith("…")
     safe_text("\udfff" * 3).encode("utf-8")  # encodable, whatever came in
+
+
+def test_dead_letters_of_any_text_are_kept_and_pruned_on_postgresql(postgres: Postgres) -> None:
+    """PostgreSQL refuses NUL in text, and every driver a lone surrogate: a reason quoting
+    either is stored escaped."""
+    records = RecordsDB(postgres.create_database())
+    now = datetime.now(UTC)
+    try:
+        records.add_dead_letters(
+            [
+                DeadLetter(now - timedelta(days=30), "mqtt", "t", "old", b"", 0),
+                DeadLetter(now, "mqtt", "t/\x00", "unknown signal '\ud800\x00'", b"\x00", 1),
+            ]
+        )
+        assert records.prune_dead_letters(now - timedelta(days=7), keep_at_most=10) == 1
+        (letter,) = records.dead_letters()
+        assert (letter.topic, letter.reason, letter.payload) == (
+            "t/\\x00",
+            "unknown signal '\\ud800\\x00'",
+            b"\x00",
+        )
+        records.add_dead_letters([DeadLetter(now, "mqtt", "t", str(n), b"", 0) for n in range(3)])
+        assert records.prune_dead_letters(now - timedelta(days=7), keep_at_most=2) == 2
+        assert [d.reason for d in records.dead_letters()] == ["2", "1"]
+    finally:
+        records.close()
