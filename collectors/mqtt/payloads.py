@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from collectors.mqtt.timing import Stamp, Timekeeper
 from core.catalogue import Catalogue, SignalSpec, load_catalogue
 from core.readings import Quality, Reading
@@ -240,6 +242,12 @@ class TopicRouter:
 
 
 def _loads(text: str) -> Any:
+    """Parse with orjson; anything it refuses goes through ``json`` so that the meaning of a
+    payload (NaN literals, integers beyond 64 bits, the error reported) stays the stdlib's."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
     bad = Reject.BAD_JSON
     try:
         return json.loads(text)
