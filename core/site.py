@@ -27,6 +27,7 @@ from pydantic import (
 
 from core.calendar import Calendar
 from core.catalogue import Catalogue, load_catalogue
+from core.plans import MaintenanceConfig, PlanError, PlanSpec, plans_for
 from core.rules import AlertsConfig, RuleError, RuleOverride, effective_rules
 from core.shifts import ShiftsConfig, rota_errors
 from core.tickets import TicketPolicy
@@ -271,6 +272,7 @@ class Site(_Model):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     shifts: ShiftsConfig | None = None  # the duty rota; no handovers without one
     calendar: Calendar = Field(default_factory=Calendar)  # holidays, make-up working days
+    maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)  # plan overrides
 
     def machine(self, equipment_id: str) -> Equipment:
         for eq in self.equipment:
@@ -283,6 +285,10 @@ class Site(_Model):
             if b.id == building_id:
                 return b
         raise KeyError(f"unknown building {building_id!r}")
+
+    def plans(self, eq: Equipment) -> tuple[PlanSpec, ...]:
+        """The machine's maintenance and inspection plans (catalogue defaults + overrides)."""
+        return plans_for(eq.id, eq.kind, eq.role, self.maintenance)
 
     def telemetry_topic(self, eq: Equipment) -> str:
         """The plantroom-convention topic for ``eq`` (DESIGN §6)."""
@@ -390,6 +396,24 @@ def _check_alerts(site: Site, catalogue: Catalogue) -> list[str]:
             if eq_id not in ids:
                 errors.append(f"alerts.maintenance[{i}].equipment: unknown equipment '{eq_id}'")
     return sorted(set(errors), key=errors.index)
+
+
+def _check_plans(site: Site, catalogue: Catalogue) -> list[str]:
+    """Overrides name machines and kinds that exist, and every machine's plans are valid."""
+    errors: list[str] = []
+    ids = {eq.id for eq in site.equipment}
+    for i, override in enumerate(site.maintenance.plans):
+        path = f"maintenance.plans[{i}]"
+        if override.equipment is not None and override.equipment not in ids:
+            errors.append(f"{path}.equipment: unknown equipment '{override.equipment}'")
+        if override.kind is not None and override.kind not in catalogue.kinds:
+            errors.append(f"{path}.kind: unknown equipment kind '{override.kind}'")
+    for eq in site.equipment:
+        try:
+            site.plans(eq)
+        except PlanError as err:
+            errors += [e for e in err.errors if e not in errors]
+    return errors
 
 
 def _check_collector_pins(site: Site) -> list[str]:
@@ -574,6 +598,7 @@ def _checks(site: Site, origins: dict[str, str]) -> list[str]:
     errors += _check_alerts(site, load_catalogue())
     errors += _check_collector_pins(site)
     errors += rota_errors(site.shifts) if site.shifts is not None else []
+    errors += _check_plans(site, load_catalogue())
     try:
         ZoneInfo(site.site.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from core.catalogue import load_catalogue
-from core.site import Site, SiteError, load_site
+from core.plans import occurrence_at
+from core.site import Equipment, Site, SiteError, load_site
 
 
-def summarise(site: Site) -> str:
+def plan_lines(site: Site, eq: Equipment, now: datetime) -> list[str]:
+    """One line per plan of ``eq``: what, how often, and the occurrence due at ``now``
+    (usage plans say which counter; their dates come from the store's counters)."""
+    tz = ZoneInfo(site.site.timezone)
+    lines = []
+    for plan in site.plans(eq):
+        head = f"      plan {plan.plan:<18} {plan.category:<11} {plan.name_zh}: {plan.describe()}"
+        if plan.usage is not None:
+            lines.append(f"{head}; next due when the {plan.usage[0]} counter passes the step")
+            continue
+        due = occurrence_at(plan, tz, site.maintenance.start, now)
+        lines.append(
+            f"{head}; now {due.start:%Y-%m-%d %H:%M} to {due.due:%Y-%m-%d %H:%M}, "
+            f"next from {due.due:%Y-%m-%d %H:%M}"
+        )
+    return lines
+
+
+def summarise(site: Site, now: datetime | None = None) -> str:
     catalogue = load_catalogue()
+    now = now if now is not None else datetime.now(UTC)
     lines = [f"site {site.site.id}: {site.site.name} ({site.site.timezone})"]
     for building in site.buildings:
         machines = [eq for eq in site.equipment if eq.building == building.id]
@@ -30,6 +52,7 @@ def summarise(site: Site) -> str:
                 if mb.collector:
                     source += f" (collector {mb.collector})"
             lines.append(f"    {eq.id:<24} {eq.kind:<11} {eq.name}  <- {source}")
+            lines += plan_lines(site, eq, now)
     lines.append(f"{len(site.equipment)} machines, {len(site.register_maps)} register maps: OK")
     return "\n".join(lines)
 
