@@ -9,11 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from itertools import pairwise
 
 from core.readings import Quality, Reading
-from core.rules import AllOf, AnyOf, Code, Condition, Count, Rate, Stale, State, Threshold
+from core.rules import (
+    AllOf,
+    AnyOf,
+    Clock,
+    Code,
+    Condition,
+    Count,
+    Peers,
+    Rate,
+    Stale,
+    State,
+    Threshold,
+)
 
 Point = tuple[datetime, float]
 
@@ -27,6 +39,8 @@ class MachineView:
     bool_signals: frozenset[str] = frozenset()
     watched_since: datetime | None = None  # when the engine started watching this machine
     max_age: timedelta = timedelta(minutes=2)
+    peers: Mapping[str, MachineView] = field(default_factory=dict)  # the rest of its group
+    tz: tzinfo = UTC  # the site's zone, for clock conditions
 
 
 def _fresh_value(view: MachineView, signal: str, now: datetime) -> float | None:
@@ -56,6 +70,10 @@ def evaluate(condition: Condition, view: MachineView, now: datetime, active: boo
         return _rate(condition, view, now)
     if isinstance(condition, Count):
         return _count(condition, view, now)
+    if isinstance(condition, Clock):
+        return _clock(condition, now.astimezone(view.tz).time())
+    if isinstance(condition, Peers):
+        return _peers(condition, view, now)
     value = _fresh_value(view, condition.signal, now)
     if value is None:
         return None
@@ -64,6 +82,26 @@ def evaluate(condition: Condition, view: MachineView, now: datetime, active: boo
     if isinstance(condition, Code):
         return value in condition.in_
     return _threshold(condition, value, active)
+
+
+def _clock(condition: Clock, local: time) -> bool:
+    start, end = time.fromisoformat(condition.start), time.fromisoformat(condition.end)
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def _peers(condition: Peers, view: MachineView, now: datetime) -> bool | None:
+    parts = [evaluate(condition.where, peer, now, False) for peer in view.peers.values()]
+    if condition.match == "all":
+        if any(p is False for p in parts):
+            return False
+        return None if any(p is None for p in parts) else True
+    if any(p is True for p in parts):
+        return condition.match == "any"
+    if any(p is None for p in parts):
+        return None  # a peer we cannot see may be the one running
+    return condition.match == "none"
 
 
 def _threshold(condition: Threshold, value: float, active: bool) -> bool:

@@ -181,12 +181,22 @@ class AlertService:
         decisions: list[_Decision] = []
         comms: dict[str, bool | None] = {}
         for eq in self.site.equipment:
+            # the other machines of its set (duty/standby pumps), on their latest values
+            peers = {
+                other.id: MachineView(
+                    latest=by_machine.get(other.id, {}), max_age=self.config.max_age
+                )
+                for other in self.site.equipment
+                if eq.group is not None and other.group == eq.group and other.id != eq.id
+            }
             view = MachineView(
                 latest=by_machine.get(eq.id, {}),
                 history={s: self.history.get((eq.id, s), deque()) for s in self._hist(eq)},
                 bool_signals=self.bool_signals[eq.id],
                 watched_since=self.watched_since,
                 max_age=self.config.max_age,
+                peers=peers,
+                tz=self.tz,
             )
             maintenance = self._maintenance(eq, view, now, on_site)
             for rule in self.rules[eq.id]:

@@ -15,6 +15,7 @@ from api.guard import BodyGuard
 from api.routes import (
     alerts,
     board,
+    energy,
     equipment,
     health,
     keys,
@@ -53,6 +54,7 @@ def create_app(context: ApiContext, *, open_reads: bool = False) -> FastAPI:
         alerts.router,
         tickets.router,
         reports.router,
+        energy.router,
         shifts.router,
         kpis.router,
         board.router,

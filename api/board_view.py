@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from api.schemas_tickets import AlertOut, BuildingOut, IncidentOut, MachineTileOut
-from core.catalogue import Catalogue
+from api.schemas_tickets import AlertOut, BuildingOut, IncidentOut, MachineTileOut, PointOut
+from core.catalogue import Catalogue, KindSpec
 from core.readings import Quality, Reading
 from core.rules import Rule, TicketClass
 from core.site import Equipment, Site
@@ -175,8 +175,13 @@ def fold_held_back(alarms: list[AlertOut], rules: Mapping[str, Rule]) -> list[Al
     return out
 
 
-def fire_details(incident: IncidentOut, latest: Mapping[tuple[str, str], Reading]) -> IncidentOut:
-    """The panel's alarm zone and isolated points, as last read (good values only)."""
+def fire_details(
+    incident: IncidentOut,
+    latest: Mapping[tuple[str, str], Reading],
+    kind: KindSpec | None = None,
+) -> IncidentOut:
+    """The panel's alarm zone, isolated points and every active alarm point (the kind's
+    point lists), as last read (good values only)."""
 
     def number(signal: str) -> int | None:
         reading = latest.get((incident.equipment, signal))
@@ -185,5 +190,29 @@ def fire_details(incident: IncidentOut, latest: Mapping[tuple[str, str], Reading
         return int(reading.value)
 
     return incident.model_copy(
-        update={"zone": number("alarm_zone"), "isolated_points": number("isolated_points")}
+        update={
+            "zone": number("alarm_zone"),
+            "isolated_points": number("isolated_points"),
+            "points": active_points(incident.equipment, kind, latest) if kind else [],
+        }
     )
+
+
+def active_points(
+    equipment: str, kind: KindSpec, latest: Mapping[tuple[str, str], Reading]
+) -> list[PointOut]:
+    """The occupied slots of the machine's point lists, in words (分区3 回路1 地址17 感烟探测器)."""
+    values = {
+        signal: r.value
+        for (eq, signal), r in latest.items()
+        if eq == equipment and r.quality is Quality.GOOD
+    }
+    out = []
+    for name, points in kind.point_lists.items():
+        for entry in points.entries(values):
+            words = []
+            for field, value in entry.items():
+                spec = points.fields[field]
+                words.append(spec.label(value) or f"{spec.name_zh or field}{value}")
+            out.append(PointOut(point_list=name, fields=entry, text=" ".join(words)))
+    return out

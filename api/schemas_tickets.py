@@ -159,6 +159,14 @@ class TransitionIn(BaseModel):
     )
 
 
+class PointOut(BaseModel):
+    """One active entry of a machine's point list (a fire panel's alarm point)."""
+
+    point_list: str = Field(description="the catalogue's point list, e.g. alarm_point")
+    fields: dict[str, int] = Field(description="zone, loop, address, device_type")
+    text: str = Field(description="the entry in words: 分区3 回路1 地址17 感烟探测器")
+
+
 class IncidentOut(BaseModel):
     id: int
     equipment: str
@@ -169,6 +177,10 @@ class IncidentOut(BaseModel):
     started_at: datetime
     zone: int | None = Field(default=None, description="the panel's alarm zone, as last read")
     isolated_points: int | None = Field(default=None, description="points isolated on the panel")
+    points: list[PointOut] = Field(
+        default_factory=list,
+        description="the machine's active points now (every zone in alarm, not only the first)",
+    )
 
 
 class MachineTileOut(BaseModel):

@@ -1,11 +1,15 @@
 """The signal catalogue: which signals each equipment kind has (DESIGN §5).
 
 The catalogue is data (``catalogue.yaml``); adding a kind means adding an entry there.
+A point list (a fire panel's active alarm points) is a fixed number of slots of int fields,
+expanded here into ordinary signals, so collectors, stores, rules and dashboards need nothing
+new for it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -35,6 +39,13 @@ class SignalSpec(BaseModel):
     # decimals a person is shown (API, board, reports): the instrument's resolution, not
     # float32's noise (25.8799991607666 is 25.88 A); unset floats and counters show 3
     precision: int | None = None
+    codes: dict[int, str] = {}  # names of the values of an int signal
+
+    def label(self, value: float | None) -> str | None:
+        """The name of a coded value (``ats_position`` 2 is 备用电源), if the catalogue has one."""
+        if value is None or not self.codes:
+            return None
+        return self.codes.get(int(value))
 
     def coerce(self, raw: object) -> float:
         """Turn a raw payload value into the stored float, or raise ValueError saying why."""
@@ -88,12 +99,58 @@ class SignalSpec(BaseModel):
         return round(value, DEFAULT_PRECISION if self.precision is None else self.precision)
 
 
+class PointList(BaseModel):
+    """``slots`` entries of int ``fields`` (zone, loop, address, device type), stored as the
+    signals ``{name}_{slot}_{field}``; a slot whose fields are all 0 is empty."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    name_zh: str
+    slots: int
+    fields: dict[str, SignalSpec]
+
+    def signal(self, slot: int, field: str) -> str:
+        return f"{self.name}_{slot}_{field}"
+
+    def signals(self) -> dict[str, SignalSpec]:
+        """Every slot signal, by name, with its field's spec."""
+        return {
+            self.signal(slot, field): spec.model_copy(
+                update={
+                    "name": self.signal(slot, field),
+                    "name_zh": f"{self.name_zh}{slot}{spec.name_zh or field}",
+                }
+            )
+            for slot in range(1, self.slots + 1)
+            for field, spec in self.fields.items()
+        }
+
+    def entries(self, values: Mapping[str, float | None]) -> list[dict[str, int]]:
+        """The occupied slots of ``values`` (signal -> value), in slot order."""
+        out = []
+        for slot in range(1, self.slots + 1):
+            entry = {f: int(values.get(self.signal(slot, f)) or 0) for f in self.fields}
+            if any(entry.values()):
+                out.append(entry)
+        return out
+
+    def as_values(self, entries: Sequence[Mapping[str, int]]) -> dict[str, int]:
+        """The slot signals for ``entries`` (the first ``slots`` of them), empty slots 0."""
+        out = {name: 0 for name in self.signals()}
+        for slot, entry in enumerate(entries[: self.slots], start=1):
+            for field in self.fields:
+                out[self.signal(slot, field)] = int(entry.get(field, 0))
+        return out
+
+
 class KindSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: str
     name_zh: str
-    signals: dict[str, SignalSpec]
+    signals: dict[str, SignalSpec]  # every signal, point-list slots included
+    point_lists: dict[str, PointList] = {}
     # the one value the monitoring room's overview shows per machine (pressure, level, floor)
     key_signal: str | None = None
 
@@ -128,15 +185,28 @@ def load_catalogue() -> Catalogue:
     """The catalogue shipped with plantroom."""
     text = resources.files("core").joinpath("catalogue.yaml").read_text(encoding="utf-8")
     raw = yaml.safe_load(text)
-    kinds = {
-        kind: KindSpec(
+    kinds = {}
+    for kind, entry in raw.items():
+        signals = {name: SignalSpec(name=name, **spec) for name, spec in entry["signals"].items()}
+        point_lists = {
+            name: PointList(
+                name=name,
+                name_zh=body["name_zh"],
+                slots=body["slots"],
+                fields={f: SignalSpec(name=f, **spec) for f, spec in body["fields"].items()},
+            )
+            for name, body in entry.get("point_lists", {}).items()
+        }
+        for points in point_lists.values():
+            clash = sorted(set(points.signals()) & set(signals))
+            if clash:
+                raise ValueError(f"core/catalogue.yaml {kind}: {clash} defined twice")
+            signals.update(points.signals())
+        kinds[kind] = KindSpec(
             kind=kind,
             name_zh=entry["name_zh"],
             key_signal=entry.get("key_signal"),
-            signals={
-                name: SignalSpec(name=name, **spec) for name, spec in entry["signals"].items()
-            },
+            signals=signals,
+            point_lists=point_lists,
         )
-        for kind, entry in raw.items()
-    }
     return Catalogue(kinds=kinds)

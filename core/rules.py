@@ -130,6 +130,32 @@ class Count(_Model):
     above: float
 
 
+class Clock(_Model):
+    """The site's local time of day is in [``start``, ``end``); ``end`` before ``start``
+    crosses midnight (``23:00``–``05:00``). For what is normal by day and not by night."""
+
+    type: Literal["clock"]
+    start: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    end: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class Peers(_Model):
+    """Over the other machines of this machine's ``group`` (a duty/standby pump set): true
+    when ``any``, ``all`` or ``none`` of them satisfy ``where`` (on their latest values)."""
+
+    type: Literal["peers"]
+    match: Literal["any", "all", "none"]
+    where: Condition
+
+    @model_validator(mode="after")
+    def _latest_only(self) -> Peers:
+        if history_window(self.where) > timedelta(0):
+            raise ValueError("peers: 'where' reads latest values only (no rate or count)")
+        if any(isinstance(c, Peers | Stale) for c in _parts(self.where)):
+            raise ValueError("peers: 'where' may not hold peers or stale conditions")
+        return self
+
+
 class AllOf(_Model):
     type: Literal["all"]
     of: list[Condition] = Field(min_length=1)
@@ -141,10 +167,21 @@ class AnyOf(_Model):
 
 
 Condition = Annotated[
-    Threshold | State | Code | Rate | Stale | Count | AllOf | AnyOf, Field(discriminator="type")
+    Threshold | State | Code | Rate | Stale | Count | Clock | Peers | AllOf | AnyOf,
+    Field(discriminator="type"),
 ]
 AllOf.model_rebuild()
 AnyOf.model_rebuild()
+Peers.model_rebuild()
+
+
+def _parts(condition: Condition) -> list[Condition]:
+    """The condition and every condition nested in it."""
+    if isinstance(condition, AllOf | AnyOf):
+        return [condition, *(p for part in condition.of for p in _parts(part))]
+    if isinstance(condition, Peers):
+        return [condition, *_parts(condition.where)]
+    return [condition]
 
 
 def signals_of(condition: Condition) -> set[str]:
@@ -154,8 +191,12 @@ def signals_of(condition: Condition) -> set[str]:
         for part in condition.of:
             out |= signals_of(part)
         return out
+    if isinstance(condition, Peers):
+        return signals_of(condition.where)  # the peers' signals: a group is of one kind
     if isinstance(condition, Stale):
         return {condition.signal} if condition.signal else set()
+    if isinstance(condition, Clock):
+        return set()
     return {condition.signal}
 
 
@@ -351,12 +392,14 @@ __all__ = [
     "AlertsConfig",
     "AllOf",
     "AnyOf",
+    "Clock",
     "Code",
     "Condition",
     "Count",
     "Deadlines",
     "Flapping",
     "MaintenanceWindow",
+    "Peers",
     "Rate",
     "Rule",
     "RuleError",

@@ -239,6 +239,10 @@ class SimulationSpec(_Model):
     demand_m3h: float = Field(default=8.0, ge=0)
     floors: int = Field(default=18, ge=2, le=200)
     zones: int = Field(default=8, ge=1, le=1000)
+    supplies: str | None = None  # a generator backing up this power machine (its ATS)
+    beside: str | None = None  # a flood sensor next to this tank or sump (wet if it spills)
+    load_kw: float = Field(default=80.0, ge=0)  # electrical load (power, energy meter)
+    changeover_s: float = Field(default=5.0, ge=0, le=600)  # pump set: duty trip to standby
 
 
 class Equipment(_Model):
@@ -247,6 +251,9 @@ class Equipment(_Model):
     name: str = Field(min_length=1, max_length=200)
     building: Identifier
     role: str | None = None
+    # machines that stand in for each other (a duty/standby pump set): rules can read the
+    # rest of the group (``peers`` conditions); members are of one kind
+    group: Identifier | None = None
     source: Source
     simulation: SimulationSpec = Field(default_factory=SimulationSpec)
     rules: dict[str, RuleOverride] = Field(default_factory=dict)  # alert rule overrides
@@ -327,6 +334,7 @@ def _check_references(site: Site, catalogue: Catalogue) -> list[str]:
             errors.append(f"buildings[{i}].id: duplicate building id '{b.id}'")
         seen_buildings.add(b.id)
     seen: set[str] = set()
+    group_kinds: dict[str, tuple[str, int]] = {}
     equipment_ids = {eq.id for eq in site.equipment}
     for i, eq in enumerate(site.equipment):
         path = f"equipment[{i}]"
@@ -352,7 +360,14 @@ def _check_references(site: Site, catalogue: Catalogue) -> list[str]:
                 errors.append(f"{path}.source.mqtt.topics: format 'value' needs signal topics")
         if eq.source.modbus is not None:
             errors += _check_modbus(site, eq, path, signals)
-        for link in ("fills", "drains"):
+        if eq.group is not None:
+            first = group_kinds.setdefault(eq.group, (eq.kind, i))
+            if first[0] != eq.kind:
+                errors.append(
+                    f"{path}.group: group '{eq.group}' is of kind {first[0]} "
+                    f"(equipment[{first[1]}]), this machine is a {eq.kind}"
+                )
+        for link in ("fills", "drains", "supplies", "beside"):
             target = getattr(eq.simulation, link)
             if target is not None and target not in equipment_ids:
                 errors.append(f"{path}.simulation.{link}: unknown equipment '{target}'")

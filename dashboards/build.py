@@ -57,6 +57,13 @@ UNITS = {
     "°C": "celsius",
     "m": "lengthm",
     "%": "percent",
+    "V": "volt",
+    "kW": "kwatt",
+    "kWh": "kwatth",
+    "m³": "m3",
+    "m³/h": "suffix: m³/h",
+    "mg/L": "suffix: mg/L",
+    "NTU": "suffix: NTU",
 }
 
 # how a boolean signal reads on a board: (when 0, when 1), each (text, colour)
@@ -77,6 +84,14 @@ BOOL_LABELS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "mains_fail": (("正常", GREEN), ("主电故障", RED)),
     "battery_fail": (("正常", GREEN), ("备电故障", RED)),
     "silenced": (("—", GREEN), ("已消音", ORANGE)),
+    "overflow": (("—", GREEN), ("溢流", RED)),
+    "water_detected": (("干", GREEN), ("水浸", RED)),
+    "mains_ok": (("失电", RED), ("正常", GREEN)),
+    "breaker_trip": (("合闸", GREEN), ("跳闸", RED)),
+    "fire_recall": (("—", GREEN), ("消防迫降", RED)),
+    "fire_pump_auto": (("手动", RED), ("自动", GREEN)),
+    "power_fail": (("正常", GREEN), ("停电", RED)),
+    "safety_circuit_open": (("闭合", GREEN), ("断开", RED)),
 }
 DEFAULT_BOOL = (("否", GREY), ("是", BLUE))
 # a reading that is not good, as the store marks it (field <signal>_quality, DESIGN §5)
@@ -328,6 +343,8 @@ class Builder:
             self.count_of("pump", "fault", "水泵故障 Pumps in fault"),
             self.count_of("elevator", "fault", "电梯故障 Elevators in fault"),
             self.count_of("water_tank", "low_level", "低液位 Tanks low"),
+            self.count_of("flood_sensor", "water_detected", "水浸 Floods"),
+            self.count_of("generator", "running", "发电机运行 Generators running"),
             stat(
                 "告警 Firing alarms",
                 sql(
@@ -493,6 +510,11 @@ class Builder:
                         "alarm_button",
                         "inspection_mode",
                         "machine_room_temp_c",
+                        "overload",
+                        "fire_recall",
+                        "power_fail",
+                        "safety_circuit_open",
+                        "intercom_fault",
                     ],
                     "当前状态 Current state",
                 ),
@@ -502,6 +524,8 @@ class Builder:
                 self.timeline(k, "fault"),
                 self.timeline(k, "inspection_mode"),
                 self.timeline(k, "alarm_button"),
+                self.timeline(k, "fire_recall", width=12),
+                self.timeline(k, "safety_circuit_open", width=12),
                 self.quality(k),
             ],
             self.variables(k),
@@ -521,14 +545,26 @@ class Builder:
                 bargauge(self.label(k, "level_pct"), level, unit="percent", minimum=0, maximum=100),
                 self.state_table(
                     k,
-                    ["level_m", "level_pct", "high_level", "low_level", "inlet_valve_open"],
+                    [
+                        "level_m",
+                        "level_pct",
+                        "high_level",
+                        "low_level",
+                        "overflow",
+                        "inlet_valve_open",
+                        "free_chlorine_mg_l",
+                        "turbidity_ntu",
+                    ],
                     "当前状态 Current state",
                     height=8,
                 ),
                 self.trend(k, "level_m", width=24),
                 self.timeline(k, "high_level", width=12),
                 self.timeline(k, "low_level", width=12),
-                self.timeline(k, "inlet_valve_open"),
+                self.timeline(k, "inlet_valve_open", width=12),
+                self.timeline(k, "overflow", width=12),
+                self.trend(k, "free_chlorine_mg_l"),
+                self.trend(k, "turbidity_ntu"),
                 self.stats_table(
                     k,
                     [
@@ -563,19 +599,41 @@ class Builder:
                         "fault",
                         "supervisory",
                         "alarm_zone",
+                        "alarm_zones",
+                        "alarm_points",
                         "isolated_points",
                         "mains_fail",
                         "battery_fail",
                         "silenced",
+                        "fire_pump_auto",
                     ],
                     "当前状态 Current state",
                     height=6,
+                ),
+                self.state_table(
+                    k,
+                    [f"alarm_point_{n}_zone" for n in range(1, 9)],
+                    "报警点所在分区 Zones of the active alarm points (0: empty)",
+                    height=5,
+                ),
+                self.state_table(
+                    k,
+                    [
+                        "linkage_sounders",
+                        "linkage_lift_recall",
+                        "linkage_fire_pump",
+                        "linkage_smoke_control",
+                        "linkage_power_cutoff",
+                    ],
+                    "联动输出 Linkage outputs",
+                    height=5,
                 ),
                 self.timeline(k, "fire_alarm"),
                 self.timeline(k, "fault", width=12),
                 self.timeline(k, "supervisory", width=12),
                 self.trend(k, "isolated_points", step=True),
-                self.trend(k, "alarm_zone", step=True),
+                self.trend(k, "alarm_zones", step=True),
+                self.timeline(k, "fire_pump_auto"),
                 table(
                     "火警记录 Fire incidents",
                     sql(
@@ -595,6 +653,84 @@ class Builder:
                 self.quality(k),
             ],
             self.variables(k),
+        )
+
+    def power(self) -> Dashboard:
+        """The machines issue 16 added: supply and ATS, generator, meters, flood sensors."""
+        kinds = self.catalogue.kinds
+        return Dashboard(
+            "plantroom-power",
+            "配电、发电机、能耗与水浸 Power, generator, energy and flooding",
+            "Mains and ATS position, phase voltages and currents; the standby generator's "
+            "readiness (auto, battery, fuel, coolant); energy and water use; flood sensors.",
+            [
+                row(f"{kinds['power'].name_zh} Power supply"),
+                self.state_table(
+                    "power",
+                    [
+                        "mains_ok",
+                        "ats_position",
+                        "breaker_trip",
+                        "voltage_l1_v",
+                        "voltage_l2_v",
+                        "voltage_l3_v",
+                        "current_l1_a",
+                        "current_l2_a",
+                        "current_l3_a",
+                    ],
+                    "当前状态 Current state",
+                    height=5,
+                ),
+                self.trend("power", "voltage_l1_v", width=8),
+                self.trend("power", "voltage_l2_v", width=8),
+                self.trend("power", "voltage_l3_v", width=8),
+                self.timeline("power", "mains_ok", width=12),
+                self.trend("power", "ats_position", width=12, step=True),
+                row(f"{kinds['generator'].name_zh} Generator"),
+                self.state_table(
+                    "generator",
+                    [
+                        "running",
+                        "auto_mode",
+                        "fault",
+                        "fault_code",
+                        "battery_v",
+                        "fuel_pct",
+                        "coolant_temp_c",
+                        "load_kw",
+                        "run_hours",
+                        "starts",
+                    ],
+                    "当前状态 Current state",
+                    height=5,
+                ),
+                self.timeline("generator", "running"),
+                self.trend("generator", "fuel_pct", width=8),
+                self.trend("generator", "battery_v", width=8),
+                self.trend("generator", "coolant_temp_c", width=8),
+                row(f"{kinds['energy_meter'].name_zh} Energy and water use"),
+                self.usage("energy_kwh", "用电量 Electricity used per interval (kWh)"),
+                self.usage("volume_m3", "用水量 Water used per interval (m³)"),
+                self.trend("energy_meter", "power_kw"),
+                self.trend("energy_meter", "flow_m3h"),
+                row(f"{kinds['flood_sensor'].name_zh} Flooding"),
+                self.state_table("flood_sensor", ["water_detected"], "当前状态 Now", height=5),
+                self.timeline("flood_sensor", "water_detected"),
+            ],
+            self.variables(None),
+        )
+
+    def usage(self, counter: str, title: str) -> Panel:
+        """A meter's counter as use per interval (a counter reset counts as nothing)."""
+        return timeseries(
+            title,
+            influxql(
+                f'SELECT non_negative_difference(last("{counter}")) FROM "energy_meter" '
+                f"WHERE {FILTER} AND $timeFilter "
+                'GROUP BY time($__interval), "equipment" fill(none)'
+            ),
+            unit=self.unit("energy_meter", counter),
+            overrides=self.machine_overrides(),
         )
 
     def tickets(self) -> Dashboard:
@@ -825,6 +961,7 @@ class Builder:
             self.elevators(),
             self.tanks(),
             self.fire(),
+            self.power(),
             self.tickets(),
         ):
             d.uid = uid_for(site.id, d.uid.removeprefix("plantroom-"))

@@ -8,9 +8,11 @@ import contextlib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
+from core.clock import SystemClock
 from core.endpoints import MqttEndpoint
 from core.site import load_site
 from plantroom.broker import EmbeddedBroker
@@ -48,9 +50,13 @@ async def simulate(
         broker = EmbeddedBroker(endpoint.port or None, endpoint.host)
         await broker.start()
         endpoint = endpoint.with_port(broker.port)
+    # a scenario that needs a time of day (a night-time leak) runs on simulated time from then
+    start = None
+    if scenario is not None and scenario.start is not None:
+        start = scenario.starts_at(SystemClock().now(), ZoneInfo(site.site.timezone))
     try:
         simulation = Simulation(
-            site, endpoint, seed=seed, speed=speed, tick=tick, scenario=scenario
+            site, endpoint, seed=seed, speed=speed, tick=tick, scenario=scenario, start=start
         )
         gateways = simulation.modbus.servers if simulation.modbus else []
         for server in gateways:  # a busy port: one clear line, before the banner

@@ -27,6 +27,12 @@ DEMO_FAULTS: list[tuple[str, str, dict[str, Any]]] = [
     ("fire_panel", "supervisory", {}),
     ("fire_panel", "panel_fault", {}),
     ("fire_panel", "mains_fail", {}),
+    ("fire_panel", "fire_pump_manual", {}),
+    ("water_tank", "water_quality", {"turbidity_ntu": 1.5}),
+    ("flood_sensor", "flood", {}),
+    ("power", "mains_fail", {}),
+    ("generator", "battery_low", {"battery_v": 22.0}),
+    ("energy_meter", "leak", {"flow_m3h": 3.0}),
     ("*", "comms_loss", {"drop_connection": True}),
 ]
 

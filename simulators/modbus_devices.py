@@ -1,7 +1,7 @@
 """Serve a site's Modbus machines: one ``ModbusDeviceServer`` per gateway of the site file.
 
-Values come from whoever drives the simulation (``update``); machines without a model keep
-calm, plausible static values so that every map is served from the first poll.
+Values come from whoever drives the simulation (``update``): the simulation sets every
+machine's values as the gateways start, so every map is served from the first poll.
 """
 
 from __future__ import annotations
@@ -17,34 +17,6 @@ from simulators.modbus_server import Framing, ModbusDeviceServer
 log = logging.getLogger("plantroom.simulator.modbus")
 
 Values = Mapping[str, float | int | bool]
-
-# A machine at rest, by kind, until a model drives it
-STATIC_VALUES: dict[str, dict[str, float | int | bool]] = {
-    "elevator": {
-        "in_service": True,
-        "fault": False,
-        "fault_code": 0,
-        "floor": 1,
-        "direction": 0,
-        "moving": False,
-        "door_open": False,
-        "door_zone": True,
-        "alarm_button": False,
-        "car_occupied": False,
-        "inspection_mode": False,
-        "machine_room_temp_c": 26.5,
-    },
-    "fire_panel": {
-        "fire_alarm": False,
-        "fault": False,
-        "supervisory": False,
-        "alarm_zone": 0,
-        "isolated_points": 0,
-        "mains_fail": False,
-        "battery_fail": False,
-        "silenced": False,
-    },
-}
 
 
 class ModbusDevices:
@@ -74,12 +46,14 @@ class ModbusDevices:
                 unit_id = eq.source.modbus.unit_id
                 self.machines[eq.id] = (server, unit_id, units[unit_id])
 
-    async def start(self) -> None:
+    async def start(self, initial: Mapping[str, Values] | None = None) -> None:
+        """Serve every gateway, each machine's registers set to ``initial`` (by machine id;
+        registers not given read 0)."""
+        initial = initial or {}
         for server in self.servers:
             await server.start()
-        for eq in self.site.equipment:
-            if eq.id in self.machines:
-                self.update(eq.id, STATIC_VALUES.get(eq.kind, {}))
+        for eq_id in self.machines:
+            self.update(eq_id, initial.get(eq_id, {}))
         event(log, "modbus gateways up", gateways=len(self.servers), machines=len(self.machines))
 
     async def stop(self) -> None:

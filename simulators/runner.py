@@ -215,7 +215,7 @@ class Simulation:
 
     async def start(self) -> None:
         if self.modbus is not None:
-            await self.modbus.start()
+            await self.modbus.start(self.plant.values())
         if self.mqtt is not None:
             self.mqtt.start()
         if self.control is not None:

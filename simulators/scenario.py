@@ -9,28 +9,22 @@ Like the site file, a scenario is validated once and every problem is reported w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from core.readings import Quality
 from core.site import Duration, Equipment, Identifier, Site
-from simulators.models import ELEVATOR_FAULTS, FIRE_PANEL_FAULTS, PUMP_FAULTS, TANK_FAULTS
+from simulators.models import MODEL_FAULTS
 
 # faults of the link, not of the machine: handled by the transports
 TRANSPORT_FAULTS: dict[str, frozenset[str]] = {
     "comms_loss": frozenset({"drop_connection"}),
     "gateway_down": frozenset(),
-}
-MODEL_FAULTS: dict[str, dict[str, frozenset[str]]] = {
-    "pump": PUMP_FAULTS,
-    "water_tank": TANK_FAULTS,
-    "elevator": ELEVATOR_FAULTS,
-    "fire_panel": FIRE_PANEL_FAULTS,
 }
 
 
@@ -151,8 +145,20 @@ class Scenario(_Model):
     description: str
     duration: Duration
     tick: Duration = timedelta(seconds=5)
+    # the site's local time of day the scenario starts at (a night-time leak needs a night);
+    # without it, whenever the run starts
+    start: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] | None = None
     steps: list[Step]
     expect: list[Expectation] = Field(default_factory=list)
+
+    def starts_at(self, around: datetime, tz: tzinfo) -> datetime:
+        """When to start a run due ``around``: ``around`` itself, or the scenario's
+        ``start`` time of day on the same local date."""
+        if self.start is None:
+            return around
+        local = around.astimezone(tz)
+        clock = time.fromisoformat(self.start)
+        return datetime.combine(local.date(), clock, tzinfo=tz).astimezone(around.tzinfo)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,7 @@ def client(site: Site, ts_store: SqliteTimeSeriesStore, records: RecordsDB) -> I
 
 def test_health(client: TestClient) -> None:
     body = client.get("/api/v1/health").json()
-    assert body["status"] == "ok" and body["site"] == "lakeside" and body["equipment"] == 9
+    assert body["status"] == "ok" and body["site"] == "lakeside" and body["equipment"] == 17
 
 
 def test_equipment_list_with_status_and_chinese_names(client: TestClient) -> None:

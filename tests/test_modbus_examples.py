@@ -41,6 +41,8 @@ def test_example_maps_are_all_used_and_gateways_are_shared() -> None:
             "level-transmitter",
             "elevator-gateway",
             "fire-panel-gateway",
+            "generator-controller",
+            "energy-meter",
         }
     )
     sump, pump = site.machine("sump-b1").source.modbus, site.machine("pump-sump-1").source.modbus
@@ -51,17 +53,21 @@ def test_example_maps_are_all_used_and_gateways_are_shared() -> None:
 async def test_example_machines_are_served_and_read_good(tmp_path: Path) -> None:
     site = example_site_on_free_ports()
     devices = ModbusDevices(site)
-    await devices.start()
     plant = Plant(site, seed=3)
     plant.step(1.0, 8.0)
-    for eq_id, values in plant.values().items():
-        if eq_id in devices.machines:
-            devices.update(eq_id, values)
+    await devices.start(plant.values())
     store = SqliteTimeSeriesStore(tmp_path / "ts.db", site_tags(site))
     collector = ModbusCollector(site, ReadingSink(store))
     try:
-        assert set(collector.devices) == {"lift-b2-1", "firepanel-1", "sump-b1", "pump-sump-1"}
-        assert len(collector.gateways) == 3
+        assert set(collector.devices) == {
+            "lift-b2-1",
+            "firepanel-1",
+            "sump-b1",
+            "pump-sump-1",
+            "genset-1",
+            "meter-power-main",
+        }
+        assert len(collector.gateways) == 4
         for eq_id, device in collector.devices.items():
             readings = {r.signal: r for r in await collector.poll(device)}
             assert {r.quality for r in readings.values()} == {Quality.GOOD}, (eq_id, readings)

@@ -142,14 +142,16 @@ def test_included_maps_may_not_escape_through_symlinks(tmp_path: Path) -> None:
     os.symlink(folder / "loop-a", folder / "loop-b")
     os.symlink(folder / "loop-b", folder / "loop-a")
     raw = raw_example()
+    n = len(raw["include_maps"])
     raw["include_maps"] += ["maps/link.yaml", "elsewhere/secret.yaml", "loop-a", "maps"]
     errors = _load_errors(_write(folder, raw))
     assert errors[:2] == [
-        "include_maps[4]: 'maps/link.yaml' leads outside the site file's folder (symlink)",
-        "include_maps[5]: 'elsewhere/secret.yaml' leads outside the site file's folder (symlink)",
+        f"include_maps[{n}]: 'maps/link.yaml' leads outside the site file's folder (symlink)",
+        f"include_maps[{n + 1}]: 'elsewhere/secret.yaml' leads outside the site file's folder "
+        "(symlink)",
     ]
-    assert errors[2].startswith("include_maps[6]: 'loop-a' cannot be read")
-    assert errors[3] == "include_maps[7]: 'maps' is not a regular file"
+    assert errors[2].startswith(f"include_maps[{n + 2}]: 'loop-a' cannot be read")
+    assert errors[3] == f"include_maps[{n + 3}]: 'maps' is not a regular file"
     assert len(errors) == 4
 
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from api import ApiContext
+from core.catalogue import load_catalogue
 from core.events import EventBus
 from storage.api_keys import Role
 from tests.alerts.rig import Rig
@@ -262,3 +263,27 @@ async def test_kpis_on_a_scripted_scenario(rig: Rig, client: httpx.AsyncClient) 
     assert k["by_kind"]["pump"]["mtbf_hours"] == pytest.approx(3 * 49 - 1)
     assert k["by_kind"]["elevator"]["mtbf_hours"] == pytest.approx(49 - 3)
     assert k["by_kind"]["water_tank"]["failures"] == 0
+
+
+async def test_board_lists_every_zone_in_alarm_not_only_the_first(
+    rig: Rig, client: httpx.AsyncClient
+) -> None:
+    viewer = auth(new_key(rig.records, Role.VIEWER))
+    points = load_catalogue().kind("fire_panel").point_lists["alarm_point"]
+    two = [
+        {"zone": 3, "loop": 1, "address": 17, "device_type": 1},
+        {"zone": 4, "loop": 2, "address": 5, "device_type": 3},
+    ]
+    rig.set("panel-1", fire_alarm=1, alarm_zone=3, alarm_zones=2, **points.as_values(two))
+    rig.tick()
+    async with client:
+        board = (await client.get("/api/v1/board", headers=viewer)).json()
+    shown = [p for i in board["incidents"] for p in i["points"]]
+    assert [p["fields"] for p in shown[:2]] == two
+    assert shown[0]["text"] == "分区3 回路1 地址17 感烟探测器"
+    assert shown[1]["text"] == "分区4 回路2 地址5 手动报警按钮"
+    # the spreading rule made a second incident for the same panel
+    assert {i["title"].split()[-1] for i in board["incidents"]} == {
+        "火警",
+        "火警蔓延（多个分区报警）",
+    }

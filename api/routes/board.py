@@ -15,6 +15,7 @@ from api.deps import AlertsDep, TicketsDep
 from api.handover import ensure_drafts
 from api.schemas_tickets import AlertOut, BoardOut, HandoverFlag, SilenceOut
 from api.ticket_views import alert_out, incident_out, ticket_out
+from core.catalogue import KindSpec
 from core.rules import Rule, effective_rules
 from storage import handovers, logbook
 from storage.handovers import STATUS_ZH
@@ -50,7 +51,7 @@ def board(ctx: ContextDep, tickets: TicketsDep, alerts: AlertsDep) -> BoardOut:
         timezone=ctx.site.site.timezone,
         machines={eq.id: eq.name for eq in ctx.site.equipment},
         buildings=machine_tiles(ctx.site, ctx.catalogue, latest, alarms, comms, on_site, now),
-        incidents=[fire_details(i, latest) for i in incidents],
+        incidents=[fire_details(i, latest, _kind(ctx, i.equipment)) for i in incidents],
         alarms=alarms,
         tickets=live,
         handovers_overdue=overdue,
@@ -149,3 +150,10 @@ def overdue_handovers(ctx: ApiContext) -> list[HandoverFlag]:
         )
         for h in late
     ]
+
+
+def _kind(ctx: ApiContext, equipment: str) -> KindSpec | None:
+    try:
+        return ctx.catalogue.kind(ctx.site.machine(equipment).kind)
+    except KeyError:
+        return None

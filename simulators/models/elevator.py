@@ -9,7 +9,14 @@ Faults: ``entrapment`` (the car stops between floors, doors shut, passengers ins
 button pressed; clearing it is the rescue: the car is levelled and the doors open),
 ``door_fault`` (the doors will not close: out of service with ``code``), ``controller_fault``
 (stops at the next landing and stays out of service with ``code``), ``inspection``
-(maintenance mode: no calls answered, not in service).
+(maintenance mode: no calls answered, not in service), ``safety_circuit`` (a landing door
+lock or the governor switch opens the safety circuit: the car stops where it is, out of
+service, ``safety_circuit_open``), ``power_fail`` (the lift's supply is lost: it stops where
+it is), ``overload`` (too many passengers: the car waits at its landing with the doors open
+until it is cleared), ``intercom_fault`` (the five-way intercom is dead; the lift runs on),
+``fire_recall`` (消防迫降: the car goes straight to the ``FIRE_FLOOR``, opens its doors and
+stays there out of normal service; the plant raises it from the fire panel's linkage).
+An entrapment also opens the safety circuit (the controller stopped the car for it).
 """
 
 from __future__ import annotations
@@ -26,7 +33,15 @@ ELEVATOR_FAULTS: dict[str, frozenset[str]] = {
     "door_fault": frozenset({"code"}),
     "controller_fault": frozenset({"code"}),
     "inspection": frozenset(),
+    "safety_circuit": frozenset(),
+    "power_fail": frozenset(),
+    "overload": frozenset(),
+    "intercom_fault": frozenset(),
+    "fire_recall": frozenset(),
 }
+FIRE_FLOOR = 1
+# faults that stop the car where it is, between floors or not
+_HALTING = ("safety_circuit", "power_fail")
 SPEED = 0.5  # floors per second (about 1.5 m/s)
 DOOR_OPEN_S = 6.0
 SUBSTEP_S = 0.5
@@ -54,6 +69,7 @@ class ElevatorModel:
     temp_c: float = 26.0
     _noise_c: float = 0.0  # sensor noise, drawn per step so ``values()`` is a pure read
     faults: FaultState = field(default_factory=lambda: FaultState(ELEVATOR_FAULTS))
+    fire_recall_linked: bool = False  # the fire panel's recall output, set by the plant
 
     def __post_init__(self) -> None:
         self.position = float(self.rng.randint(1, self.floors))
@@ -104,8 +120,14 @@ class ElevatorModel:
         return 0
 
     @property
+    def fire_recall(self) -> bool:
+        return self.fire_recall_linked or "fire_recall" in self.faults
+
+    @property
     def in_service(self) -> bool:
-        return not self.faults.active
+        # passengers overloading a car, or a dead intercom, do not take a lift out of service
+        stopping = set(self.faults.active) - {"overload", "intercom_fault"}
+        return not stopping and not self.fire_recall
 
     @property
     def moving(self) -> bool:
@@ -136,10 +158,23 @@ class ElevatorModel:
         self._noise_c = self.rng.gauss(0, 0.05)
 
     def _substep(self, dt: float, hour_of_day: float) -> None:
-        if self.trapped:
+        if self.trapped or any(f in self.faults for f in _HALTING):
+            self.target = None  # stopped where it is, between floors or not
             return
+        if self.fire_recall and self.target != FIRE_FLOOR and not self._at(FIRE_FLOOR):
+            self.target = FIRE_FLOOR  # cancel every call and go to the fire floor
+            self.door_open = False
         if self.target is not None:
             self._travel(dt)
+            return
+        if self.fire_recall:
+            self.door_open = True  # parked at the fire floor with the doors open
+            self.door_timer = DOOR_OPEN_S
+            return
+        if "overload" in self.faults:
+            self.door_open = True  # the car will not leave until someone steps out
+            self.car_occupied = True
+            self.door_timer = DOOR_OPEN_S
             return
         if self.door_open:
             self.door_timer -= dt
@@ -150,7 +185,7 @@ class ElevatorModel:
         if "door_fault" in self.faults:
             self.door_open = True  # the doors reopen and cannot close again
             return
-        if self.faults.active:
+        if not self.in_service:
             return  # out of service: answer no calls
         if self.rng.random() < self.calls_per_hour(hour_of_day) * dt / 3600.0:
             choices = [f for f in range(1, self.floors + 1) if f != round(self.position)]
@@ -173,6 +208,9 @@ class ElevatorModel:
         else:
             self.position += math.copysign(move, distance)
 
+    def _at(self, floor: int) -> bool:
+        return self.door_zone and round(self.position) == floor
+
     def _sign(self) -> int:
         if self.target is None or self.target == self.position:
             return 0
@@ -192,4 +230,9 @@ class ElevatorModel:
             "car_occupied": self.car_occupied,
             "inspection_mode": "inspection" in self.faults,
             "machine_room_temp_c": round(self.temp_c + self._noise_c, 2),
+            "overload": "overload" in self.faults,
+            "fire_recall": self.fire_recall,
+            "power_fail": "power_fail" in self.faults,
+            "safety_circuit_open": self.trapped or "safety_circuit" in self.faults,
+            "intercom_fault": "intercom_fault" in self.faults,
         }

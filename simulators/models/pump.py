@@ -8,7 +8,13 @@ Faults: ``trip`` (VFD trips: stops, fault bit and ``code``), ``dry_run`` (runs w
 pressure and low current: suction lost), ``fail_to_start`` (called but never starts; after
 ``after`` seconds the controller raises fault ``code``), ``short_cycle`` (starts and stops
 every ``on_s``/``off_s`` seconds whatever the level says), ``manual`` (hand mode: ``auto_mode``
-off, runs if ``running``).
+off, runs if ``running``), ``overload`` (the motor's thermal overload relay trips: stops,
+``overload`` and fault ``code``), ``phase_loss`` (a supply phase lost: the motor protection
+stops it, ``phase_loss`` and fault ``code``), ``local`` (switched to local control:
+``remote_mode`` off, still automatic).
+
+In a duty/standby set (site file ``group``) the plant's set controller sets ``duty`` and
+``standby`` and decides which pump is called.
 """
 
 from __future__ import annotations
@@ -25,11 +31,17 @@ PUMP_FAULTS: dict[str, frozenset[str]] = {
     "fail_to_start": frozenset({"after", "code"}),
     "short_cycle": frozenset({"on_s", "off_s"}),
     "manual": frozenset({"running"}),
+    "overload": frozenset({"code"}),
+    "phase_loss": frozenset({"code"}),
+    "local": frozenset(),
 }
 RATED_HZ = 50.0
 RATED_CURRENT_A = 15.0
 TRIP_CODE = 12  # VFD overcurrent
 START_FAILURE_CODE = 31
+OVERLOAD_CODE = 14  # motor overload
+PHASE_LOSS_CODE = 15  # input phase loss
+_TRIPPING = {"trip": TRIP_CODE, "overload": OVERLOAD_CODE, "phase_loss": PHASE_LOSS_CODE}
 
 
 @dataclass
@@ -44,6 +56,8 @@ class PumpModel:
     run_hours: float = 0.0
     starts: int = 0
     fault_code: int = 0
+    duty: bool = False  # set by the plant's set controller for pumps in a group
+    standby: bool = False
     faults: FaultState = field(default_factory=lambda: FaultState(PUMP_FAULTS))
     _cycle_s: float = 0.0  # time into the current short-cycle on/off phase
     _waiting_s: float = 0.0  # time called without starting (fail_to_start)
@@ -67,7 +81,7 @@ class PumpModel:
 
     def clear(self, fault: str) -> None:
         self.faults.unset(self.eq, fault)
-        if fault in ("trip", "fail_to_start"):
+        if fault in ("fail_to_start", *_TRIPPING):
             self.fault_code = 0
             self._waiting_s = 0.0
 
@@ -91,10 +105,11 @@ class PumpModel:
             return self._cycle_s < on
         return self.demanded
 
-    def step(self, dt: float) -> None:
+    def step(self, dt: float, hour_of_day: float = 12.0) -> None:
         called = self._called(dt)
-        if "trip" in self.faults:
-            self.fault_code = int(self.faults.param("trip", "code", TRIP_CODE))
+        for fault, default in _TRIPPING.items():
+            if fault in self.faults:
+                self.fault_code = int(self.faults.param(fault, "code", default))
         if "fail_to_start" in self.faults and called and not self.running:
             self._waiting_s += dt
             if self._waiting_s >= float(self.faults.param("fail_to_start", "after", 10.0)):
@@ -137,6 +152,11 @@ class PumpModel:
             "fault": self.fault,
             "fault_code": self.fault_code,
             "auto_mode": self.auto_mode,
+            "remote_mode": "local" not in self.faults,
+            "duty": self.duty,
+            "standby": self.standby,
+            "overload": "overload" in self.faults,
+            "phase_loss": "phase_loss" in self.faults,
             "frequency_hz": round(self.frequency_hz, 2),
             "current_a": round(current, 2),
             "outlet_pressure_mpa": round(max(0.0, self.pressure_mpa + self._noise_mpa), 3),

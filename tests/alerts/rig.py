@@ -53,7 +53,13 @@ HEALTHY: dict[str, dict[str, float]] = {
         "inspection_mode": 0,
         "machine_room_temp_c": 26.0,
     },
-    "water_tank": {"level_pct": 60.0, "level_m": 1.8, "high_level": 0, "low_level": 0},
+    "water_tank": {
+        "level_pct": 60.0,
+        "level_m": 1.8,
+        "high_level": 0,
+        "low_level": 0,
+        "overflow": 0,
+    },
     "fire_panel": {"fire_alarm": 0, "fault": 0, "mains_fail": 0, "battery_fail": 0},
 }
 

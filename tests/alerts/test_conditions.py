@@ -80,3 +80,49 @@ def test_rate_and_count_over_history() -> None:
     assert (
         evaluate(count, MachineView(latest={}, history={"starts": starts[:5]}), NOW, False) is False
     )
+
+
+def test_clock_is_the_sites_local_time_and_may_cross_midnight() -> None:
+    from zoneinfo import ZoneInfo
+
+    night = when({"type": "clock", "start": "23:00", "end": "05:00"})
+    shanghai = MachineView(latest={}, tz=ZoneInfo("Asia/Shanghai"))
+    # 12:00 UTC is 20:00 in Shanghai; 18:00 UTC is 02:00 the next morning there
+    assert evaluate(night, shanghai, NOW, active=False) is False
+    assert evaluate(night, shanghai, NOW + timedelta(hours=6), active=False) is True
+    assert evaluate(night, MachineView(latest={}), NOW, active=False) is False  # noon UTC
+
+
+def test_peers_any_all_none_over_the_rest_of_the_group() -> None:
+    running = {"type": "state", "signal": "running", "is": True}
+    none_running = when({"type": "peers", "match": "none", "where": running})
+    any_running = when({"type": "peers", "match": "any", "where": running})
+    all_running = when({"type": "peers", "match": "all", "where": running})
+
+    def group(*states: float | None) -> MachineView:
+        return MachineView(
+            latest={}, peers={f"p{i}": view(running=s) for i, s in enumerate(states)}
+        )
+
+    assert evaluate(none_running, group(0, 0), NOW, False) is True
+    assert evaluate(none_running, group(0, 1), NOW, False) is False
+    assert evaluate(any_running, group(0, 1), NOW, False) is True
+    assert evaluate(all_running, group(0, 1), NOW, False) is False
+    assert evaluate(all_running, group(1, 1), NOW, False) is True
+    # a peer we cannot see might be the one running: unknown, never "none running"
+    assert evaluate(none_running, group(0, None), NOW, False) is None
+    assert evaluate(any_running, group(1, None), NOW, False) is True
+
+
+def test_peers_read_latest_values_only() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="latest values only"):
+        when(
+            {
+                "type": "peers",
+                "match": "any",
+                "where": {"type": "count", "signal": "starts", "above": 3},
+            }
+        )

@@ -328,7 +328,7 @@ def test_failure_to_start_is_its_own_ticket_not_also_a_trip(rig: Rig) -> None:
 
 
 def test_an_overflow_is_not_also_a_high_level_ticket(rig: Rig) -> None:
-    rig.set("tank-1", level_pct=99.5, high_level=1)
+    rig.set("tank-1", level_pct=99.5, high_level=1, overflow=1)
     rig.tick(times=15)
     assert [t["rule_id"] for t in rig.tickets()] == ["tank_overflow"]
 
@@ -350,3 +350,11 @@ def test_a_tickets_deadlines_run_from_the_reading_that_caused_it(rig: Rig) -> No
             if e["equipment"] == "pump-1" and e["type"] == "alert"
         ]
     assert aware(firing["ts"]) == fault_at
+
+
+def test_overflow_is_the_overflow_pipes_switch_not_a_level(rig: Rig) -> None:
+    # a transmitter reading 99.5 % (or over-ranged) is high, not an overflow: water is lost
+    # only when the overflow pipe's flow switch sees it
+    rig.set("tank-1", level_pct=99.5, high_level=1, overflow=0)
+    rig.tick(times=15)
+    assert [t["rule_id"] for t in rig.tickets()] == ["tank_high"]

@@ -81,6 +81,7 @@ def test_the_required_dashboards_exist_with_site_building_machine_variables() ->
         "plantroom-lakeside-elevators",
         "plantroom-lakeside-tanks",
         "plantroom-lakeside-fire",
+        "plantroom-lakeside-power",
         "plantroom-lakeside-tickets",
     }
     for d in by_uid.values():
@@ -106,7 +107,7 @@ def test_several_sites_live_side_by_side(tmp_path: Path) -> None:
     folders = {p.name: sorted(f.name for f in p.glob("*.json")) for p in out.iterdir()}
     assert set(folders) == {"lakeside", "riverside"}  # one Grafana folder per site
     uids = [json.loads(f.read_text("utf-8"))["uid"] for f in out.glob("*/*.json")]
-    assert len(uids) == len(set(uids)) == 12
+    assert len(uids) == len(set(uids)) == 14  # seven dashboards each
     # regenerating one site leaves the other's alone
     assert main(["--out", str(out), "--check"]) == 0
     assert main(["--site", str(tmp_path / "riverside.yaml"), "--out", str(out), "--check"]) == 0

@@ -122,7 +122,7 @@ def test_there_are_sql_panels() -> None:
     # every dashboard draws the alarms on its time axes
     assert {uid for uid, title, _ in SQL_QUERIES if title.startswith("annotation")} == {
         f"plantroom-testsite-{name}"
-        for name in ("overview", "pumps", "elevators", "tanks", "fire", "tickets")
+        for name in ("overview", "pumps", "elevators", "tanks", "fire", "power", "tickets")
     }
 
 
@@ -177,6 +177,7 @@ KIND_OF = {
     "elevators": "elevator",
     "tanks": "water_tank",
     "fire": "fire_panel",
+    "power": None,  # four kinds: every machine, as the overview
     "tickets": None,
 }
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -102,7 +103,7 @@ def _stored_at(store: TimeSeriesStore, equipment: list[str], ts: datetime) -> bo
     newest: dict[str, datetime] = {}
     for (eq_id, _signal), reading in latest.items():
         newest[eq_id] = max(newest.get(eq_id, reading.ts), reading.ts)
-    return all(newest.get(eq_id, START) >= ts for eq_id in equipment)
+    return all(eq_id in newest and newest[eq_id] >= ts for eq_id in equipment)
 
 
 def _comm_fault_stored(store: TimeSeriesStore, eq_id: str) -> bool:
@@ -124,7 +125,7 @@ async def run_scenario(
         endpoint,
         seed=seed,
         tick=scenario.tick.total_seconds(),
-        start=START,
+        start=scenario.starts_at(START, ZoneInfo(site.site.timezone)),
         scenario=scenario,
         control=False,
     )

@@ -17,7 +17,7 @@ from core.endpoints import MqttEndpoint
 from core.readings import Reading
 from core.site import Site
 from simulators.runner import Simulation
-from simulators.scenario import library, load_scenario
+from simulators.scenario import Step, library, load_scenario
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
 from storage.tickets import incidents, outbox, tickets
 from tests.scenarios.harness import ScenarioRun, failures, run_scenario
@@ -174,7 +174,7 @@ EXPECTED_TICKETS: dict[str, list[str]] = {
     "pump_short_cycling": ["short_cycling"],
     "tank_overflow": ["tank_high", "tank_overflow"],
     "fire_tank_low": ["level_falling_fast", "fire_tank_low"],
-    "sump_flood": ["sump_high"],
+    "sump_flood": ["sump_high", "flood"],  # the pit spills onto the pump-room floor
     "elevator_entrapment": ["entrapment"],
     "elevator_fault": ["elevator_fault"],
     "fire_alarm": [],  # an incident, not a ticket
@@ -183,6 +183,51 @@ EXPECTED_TICKETS: dict[str, list[str]] = {
     "comms_loss_modbus": ["comms_loss"],
     "gateway_down": ["gateway_down"],
     "flapping_level_switch": ["tank_low"],  # one flapping alert
+    "fire_zone_spreading": [],  # incidents, not tickets
+    "fire_lift_recall": [],  # recorded alerts of the lifts; their recall is not a fault
+    "mains_failure": ["mains_failure"],  # the generator took the load: no building dark
+    "generator_fail_to_start": ["mains_failure", "generator_fault", "not_on_standby"],
+    "water_quality": ["turbidity_high", "chlorine_low"],
+    "night_leak": ["night_flow"],
+    "pump_changeover": ["pump_trip"],  # the standby took over
+    "pump_changeover_failed": ["pump_trip", "failure_to_start", "changeover_failed"],
+}
+# machines a scenario does not touch but whose tickets it causes (the physics couples them)
+ALSO_TICKETED: dict[str, set[str]] = {"sump_flood": {"flood-pump-room"}}
+
+
+def _two_fire_incidents(run: ScenarioRun, engine: Engine) -> None:
+    rules = sorted(i["rule_id"] for i in engine.rows(incidents))
+    assert rules == ["fire_alarm", "fire_alarm_spreading"]
+
+
+def _every_lift_recalled_and_recorded(run: ScenarioRun, engine: Engine) -> None:
+    assert engine.service is not None
+    lifts = [eq.id for eq in run.site.equipment if eq.kind == "elevator"]
+    for lift in lifts:
+        recall = engine.service.state("fire_recall", lift)
+        assert recall.episode == 1 and recall.status == "resolved", lift
+        # out of normal service while recalled: recorded, inhibited, paged nobody
+        assert not engine.service.state("out_of_service", lift).paged, lift
+
+
+def _changeover_on_the_duty_pump(run: ScenarioRun, engine: Engine) -> None:
+    by_rule = {t["rule_id"]: t["equipment"] for t in engine.rows(tickets)}
+    duty, standby = (eq.id for eq in run.site.equipment if eq.group == "booster-b1")
+    assert by_rule == {"pump_trip": duty, "failure_to_start": standby, "changeover_failed": duty}
+
+
+def _the_generator_took_the_load(run: ScenarioRun, engine: Engine) -> None:
+    assert engine.service is not None
+    assert engine.service.state("not_on_standby", "power-main").episode == 0
+
+
+# what else a scenario must show in the records, beyond its tickets
+EXTRA_CHECKS: dict[str, Callable[[ScenarioRun, Engine], None]] = {
+    "fire_zone_spreading": _two_fire_incidents,
+    "fire_lift_recall": _every_lift_recalled_and_recorded,
+    "pump_changeover_failed": _changeover_on_the_duty_pump,
+    "mains_failure": _the_generator_took_the_load,
 }
 
 
@@ -200,10 +245,15 @@ async def test_scenario_tickets(
         [(t["equipment"], t["rule_id"]) for t in opened],
         run.modbus_timelines(),
     )
-    faulted_machine = example_site.machine(faulted(run))
-    subjects = {faulted_machine.id}
-    if faulted_machine.source.modbus is not None:
-        modbus = faulted_machine.source.modbus
-        subjects.add(f"gateway:{modbus.host}:{modbus.port}")
+    subjects = set(ALSO_TICKETED.get(name, set()))
+    for resolved in run.bound:
+        if isinstance(resolved.source, Step):
+            machine = example_site.machine(resolved.equipment)
+            subjects.add(machine.id)
+            if machine.source.modbus is not None:
+                modbus = machine.source.modbus
+                subjects.add(f"gateway:{modbus.host}:{modbus.port}")
     assert {t["equipment"] for t in opened} <= subjects
+    if name in EXTRA_CHECKS:
+        EXTRA_CHECKS[name](run, engine)
     engine.records.close()
