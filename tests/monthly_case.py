@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from core.rules import TicketClass
@@ -18,6 +19,7 @@ from storage.ticket_desk import open_manual_ticket
 from storage.tickets import record_callback, transition
 from tests.alerts.rig import move
 
+SITE = Path(__file__).parent / "cases" / "monthly" / "site.yaml"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 4, 3, 10, 0, tzinfo=SHANGHAI)  # when the report is made
 

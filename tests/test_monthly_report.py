@@ -37,14 +37,20 @@ import pytest
 
 from api import ApiContext
 from core.clock import FakeClock
-from core.site import Site
+from core.site import Site, load_site
 from storage import RecordsDB, SqliteTimeSeriesStore
 from storage.api_keys import Role
 from tests.api_support import auth, client_for, new_key
-from tests.monthly_case import NOW, script_month
+from tests.monthly_case import NOW, SITE, script_month
 from tests.servers.postgres import Postgres
 
 GOLDEN = Path(__file__).parent / "cases" / "monthly" / "lakeside-2026-03.json"
+
+
+@pytest.fixture
+def site() -> Site:
+    """The month's own site (the example's nine machines), whatever the example grows into."""
+    return load_site(SITE)
 
 
 @pytest.fixture

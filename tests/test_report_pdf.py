@@ -16,11 +16,11 @@ import pytest
 
 from api import ApiContext
 from core.clock import FakeClock
-from core.site import Site
+from core.site import Site, load_site
 from storage import RecordsDB, SqliteTimeSeriesStore
 from storage.api_keys import Role
 from tests.api_support import auth, client_for, new_key
-from tests.monthly_case import NOW, bulk, script_month
+from tests.monthly_case import NOW, SITE, bulk, script_month
 from tests.servers.chromium import chromium_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,6 +107,12 @@ def _ink_columns(pgm: Path) -> tuple[int, int, int]:
     pixels = data[len(data) - width * height :]
     inked = [x for x in range(width) if any(pixels[y * width + x] < 128 for y in range(height))]
     return width, min(inked), max(inked)
+
+
+@pytest.fixture
+def site() -> Site:
+    """The month's own site (the example's nine machines), whatever the example grows into."""
+    return load_site(SITE)
 
 
 @pytest.fixture
