@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,10 +16,11 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from core.tickets import TicketStatus
 from storage import RecordsDB, logbook
-from storage.migrations import SchemaError, head
+from storage.migrations import SchemaError, _config, head
 from storage.records import full_metadata, migrate
 from storage.ticket_queries import earlier_cycles, get_ticket
 from tests.servers.postgres import Postgres
@@ -163,3 +166,27 @@ def test_plantroom_says_which_command_upgrades_the_database(tmp_path: Path) -> N
     upgraded = run_cli(["migrate"], env)
     assert upgraded.returncode == 0, upgraded.stderr
     assert f"upgraded from schema revision 0001 to {head()}" in upgraded.stdout
+
+
+def test_a_process_finding_another_half_way_through_creating_the_schema_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    # two collectors start on a fresh SQLite file: SQLite commits the winner's tables before
+    # its revision stamp, and the loser, looking in between, called the file one made before
+    # migrations and exited (seen in tests/reliability/test_modbus_shards.py)
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    engine = sa.create_engine(url)
+    full_metadata().create_all(engine)  # the winner's tables, not yet stamped
+
+    def stamp_soon() -> None:
+        time.sleep(0.3)
+        with engine.begin() as conn:
+            MigrationContext.configure(conn).stamp(ScriptDirectory.from_config(_config()), head())
+
+    winner = threading.Thread(target=stamp_soon)
+    winner.start()
+    try:
+        RecordsDB(url).close()  # waits for the stamp instead of refusing
+    finally:
+        winner.join()
+        engine.dispose()

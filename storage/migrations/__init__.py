@@ -12,6 +12,7 @@ refused too: running old code on it could lose what the newer schema keeps.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -34,6 +35,11 @@ logging.getLogger("alembic").setLevel(logging.WARNING)
 
 class SchemaError(StoreError):
     """The records database's schema is not the one this release runs on."""
+
+
+class UnversionedSchema(SchemaError):
+    """Tables but no revision: a database made before migrations, or one that another
+    process is creating right now (SQLite commits each CREATE TABLE before the stamp)."""
 
 
 def _config(connection: sa.Connection | None = None) -> Config:
@@ -65,21 +71,33 @@ def _has_tables(conn: sa.Connection, metadata: sa.MetaData) -> bool:
     return bool(existing & set(metadata.tables))
 
 
-def ensure_schema(engine: sa.Engine, metadata: sa.MetaData, attempts: int = 5) -> None:
+def ensure_schema(
+    engine: sa.Engine, metadata: sa.MetaData, attempts: int = 5, settle: float = 2.0
+) -> None:
     """Create the schema in an empty database, or check that it is this release's.
 
     Processes starting together race to create it: the loser's "already exists" or duplicate
-    version row means the winner did the work, so look again rather than fail."""
-    for attempt in range(attempts):
+    version row means the winner did the work, so look again rather than fail. Tables without
+    a revision may be the winner half-way (its tables are there, its stamp not yet): look
+    again for ``settle`` seconds before calling the database one made before migrations."""
+    deadline = time.monotonic() + settle
+    attempt = 0
+    while True:
         try:
             with engine.begin() as conn:
                 _ensure(conn, metadata)
             return
+        except UnversionedSchema:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
+            continue
         except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as err:
+            attempt += 1
             text = str(err)
             if not any(s in text for s in ("already exists", "duplicate key", "UNIQUE")):
                 raise
-            if attempt == attempts - 1:
+            if attempt >= attempts:
                 raise
 
 
@@ -94,7 +112,7 @@ def _ensure(conn: sa.Connection, metadata: sa.MetaData) -> None:
         return
     url = conn.engine.url.render_as_string(hide_password=True)
     if revision is None:
-        raise SchemaError(
+        raise UnversionedSchema(
             f"records database {url} was made by a release before schema migrations; "
             f"upgrade it with `{UPGRADE_COMMAND}` (same PLANTROOM_DB_URL), then start again"
         )
