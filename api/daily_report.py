@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from api.alarm_history import read_episodes
 from api.context import ApiContext
 from api.errors import bad_request
-from api.printable import Document, Table, local_time, number, pct
+from api.printable import Document, Table, energy_table, local_time, number, pct
+from api.report_energy import period_energy
 from api.report_rows import (
     CLASS_ZH,
     SEVERITY_ZH,
@@ -84,6 +85,7 @@ def daily_report(ctx: ApiContext, day: date) -> DailyReportOut:
         machines=machines,
         alarms=[alarm_line(ctx, a, end) for a in alarms],
         tickets=[ticket_line(ctx, r) for r in rows],
+        energy=period_energy(ctx, day, "day"),
     )
 
 
@@ -215,7 +217,7 @@ def document(ctx: ApiContext, report: DailyReportOut, made_at: datetime) -> Docu
             + ("" if report.complete else "  当日未结束，数据截至生成时"),
             f"生成时间：{local_time(made_at, tz)}",
         ),
-        tables=(machines, alarms, tickets),
+        tables=(machines, alarms, tickets, energy_table(report.energy, "当日用能")),
         signatures=("值班工程师：__________", "工程主管：__________"),
     )
 

@@ -25,6 +25,7 @@ from api.alarm_history import read_episodes
 from api.context import ApiContext
 from api.daily_report import hold_for
 from api.lookup import display_name
+from api.report_energy import span_energy
 from api.report_rows import alarm_line, building_name, site_zone, ticket_line
 from api.schemas_reports import (
     CarriedTicket,
@@ -181,6 +182,7 @@ def draft(ctx: ApiContext, window: ShiftWindow) -> HandoverContent:
         tickets_carried=[_carried(ctx, r, end) for r in carried],
         machines_attention=attention,
         key_readings=key_readings,
+        energy=span_energy(ctx, start, end),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from api.printable import Document, Table, local_time, minutes, number
+from api.printable import Document, Table, energy_table, local_time, minutes, number
 from api.report_rows import CLASS_ZH, SEVERITY_ZH, STATUS_ZH, zh
 from api.schemas_reports import DeadlineLeft, HandoverOut, TicketLine
 
@@ -128,6 +128,7 @@ def document(h: HandoverOut) -> Document:
             carried,
             attention,
             readings,
+            energy_table(c.energy, "本班用能"),
             remarks,
         ),
         signatures=(outgoing, incoming),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from api.printable import Document, Table, day_time, local_time, number, pct
+from api.printable import Document, Table, day_time, energy_table, local_time, number, pct
 from api.report_rows import CLASS_ZH, STATUS_ZH, zh
 from api.schemas_reports import KpiLine, MonthlyReportOut
 
@@ -164,7 +164,15 @@ def document(report: MonthlyReportOut, made_at: datetime) -> Document:
             + ("" if report.complete else "  本月未结束，数据截至生成时"),
             f"生成时间：{local_time(made_at, tz)}",
         ),
-        tables=(ledger, kpis, callbacks, planned, failing, buildings),
+        tables=(
+            ledger,
+            kpis,
+            callbacks,
+            planned,
+            failing,
+            buildings,
+            energy_table(report.energy, "七、本月用能"),
+        ),
         signatures=("编制：__________", "工程主管：__________", "项目经理：__________"),
     )
 

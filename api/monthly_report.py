@@ -18,6 +18,7 @@ from api import kpis as kpi_module
 from api.context import ApiContext
 from api.errors import bad_request
 from api.lookup import display_name
+from api.report_energy import period_energy
 from api.report_rows import building_name, site_zone, ticket_line
 from api.schemas_reports import (
     BuildingLine,
@@ -234,6 +235,7 @@ def monthly_report(ctx: ApiContext, year: int, month: int) -> MonthlyReportOut:
             for eq_id, r in failing
         ],
         buildings=buildings,
+        energy=period_energy(ctx, start.date(), "month"),
     )
 
 

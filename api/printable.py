@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from fastapi.responses import HTMLResponse, Response
 
 from api.csvout import BOM, CSV_TYPE
+from api.schemas_reports import EnergyLine
 
 Cell = str | int | float | None
 
@@ -92,6 +93,16 @@ section { break-inside: auto; }
 .signatures { margin-top: 16pt; display: flex; gap: 40pt; break-inside: avoid; }
 @media screen { body { margin: 16px auto; max-width: 1200px; } }
 """
+
+
+def energy_table(lines: Sequence[EnergyLine], title: str) -> Table:
+    """Energy and water used, per meter (the same section in every report)."""
+    return Table(
+        title,
+        ("表计", "计量", "用量", "单位"),
+        [(e.equipment_name, e.signal_name, number(e.used, 2), e.unit) for e in lines],
+        empty="无计量数据",
+    )
 
 
 def render_html(doc: Document) -> str:

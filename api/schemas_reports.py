@@ -40,6 +40,15 @@ class MachineDayOut(BaseModel):
     tickets_closed: int
 
 
+class EnergyLine(BaseModel):
+    equipment: str
+    equipment_name: str
+    signal: str = Field(description="the meter's counter: energy_kwh or volume_m3")
+    signal_name: str
+    unit: str
+    used: float = Field(description="the counter's increase over the period")
+
+
 class AlarmLine(BaseModel):
     equipment: str
     equipment_name: str
@@ -75,6 +84,7 @@ class DailyReportOut(BaseModel):
     machines: list[MachineDayOut]
     alarms: list[AlarmLine] = Field(description="alarm episodes overlapping the day")
     tickets: list[TicketLine] = Field(description="tickets opened or closed on the day")
+    energy: list[EnergyLine] = Field(description="energy and water used, per meter with data")
 
 
 class DeadlineLeft(BaseModel):
@@ -127,6 +137,8 @@ class HandoverContent(BaseModel):
     tickets_carried: list[CarriedTicket]
     machines_attention: list[MachineAttention]
     key_readings: list[KeyReading]
+    # drafts made before meters were read have none
+    energy: list[EnergyLine] = Field(default_factory=list)
 
 
 class HandoverOut(BaseModel):
@@ -247,3 +259,4 @@ class MonthlyReportOut(BaseModel):
     )
     top_failing: list[FailingMachine]
     buildings: list[BuildingLine]
+    energy: list[EnergyLine] = Field(description="energy and water used, per meter with data")

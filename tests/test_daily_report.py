@@ -58,6 +58,11 @@ def _scripted_day(store: SqliteTimeSeriesStore) -> None:
                 Reading("pump-fire-1", "running", ts, 0.0),
                 Reading("pump-fire-1", "fault", ts, 0.0),
             ]
+        if ts.minute == 0 and ts.second == 0:  # the water meter: 2 m³ an hour, read hourly
+            hours = (ts - DAY_START) / timedelta(hours=1)
+            readings.append(Reading("meter-water-main", "volume_m3", ts, 500.0 + 2 * hours))
+        if ts == DAY_START - STEP:  # the baseline: its last reading the day before, 23:00
+            readings.append(Reading("meter-water-main", "volume_m3", _local(-1), 498.0))
         level = {_local(6): 0.8, _local(18): 2.5}.get(ts, 1.5)
         readings += [
             Reading("tank-domestic", "level_m", ts, level),
@@ -201,6 +206,11 @@ async def test_daily_report_by_hand(context: ApiContext, records: RecordsDB) -> 
     ]
     assert report["alarms"][1]["title"] == "pump_trip名"
     assert report["alarms"][1]["equipment_name"] == "生活变频泵1号"
+    # water used: hourly readings 00:00 … 23:00, each 2 m³ over the one before (00:00's over
+    # the 23:00 reading of the day before): 24 × 2; the power meter never reported
+    assert [(e["equipment"], e["signal"], e["used"], e["unit"]) for e in report["energy"]] == [
+        ("meter-water-main", "volume_m3", pytest.approx(48.0), "m³")
+    ]
     # the day's tickets: opened or closed on the day
     tickets = [(t["equipment"], t["status"], t["opened_at"][:16]) for t in report["tickets"]]
     assert tickets == [
@@ -257,6 +267,8 @@ async def test_daily_report_page(context: ApiContext, records: RecordsDB) -> Non
         "2026-03-02 00:00 至 2026-03-03 00:00",
         "当日告警",
         "当日工单",
+        "当日用能",
+        "生活用水总表",
         "无数据",
         "生活变频泵1号",
         "未恢复",

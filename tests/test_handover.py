@@ -55,6 +55,9 @@ def _readings(store: SqliteTimeSeriesStore) -> None:
             Reading("lift-b1-1", "inspection_mode", ts, 0.0),
         ]
         ts += timedelta(seconds=10)
+    # the water meter, read on the hour 07:00-21:00, 3 m³ an hour: the shift's hours 08 … 19
+    # each add 3 (the 20:00 reading opens the next shift's first hour)
+    out += [Reading("meter-water-main", "volume_m3", _at(h), 100.0 + 3 * h) for h in range(7, 22)]
     out += [
         Reading("tank-fire", "level_pct", _at(19, 59, 0), 80.0),
         Reading("tank-fire", "level_pct", _at(19, 59, 40), None, Quality.STALE, "no data"),
@@ -149,6 +152,9 @@ def test_the_draft_of_a_day_shift(context: ApiContext, records: RecordsDB) -> No
     assert readings[("tank-domestic", "level_m")] == pytest.approx(1.5)
     assert readings[("pump-domestic-1", "outlet_pressure_mpa")] == pytest.approx(0.42)
     assert readings[("tank-fire", "level_pct")] is None
+    assert [(e.equipment, e.used, e.unit) for e in content.energy] == [
+        ("meter-water-main", pytest.approx(36.0), "m³")
+    ]
 
 
 def test_drafting_later_gives_the_same_document(
@@ -224,6 +230,8 @@ async def test_sign_accept_and_the_board(
             "接班人：李工",
             "消防稳压泵",
             "与交接班日志一致",
+            "本班用能",
+            "生活用水总表",
             "到场 2026-03-02 22:00（剩2小时0分）",
         ):
             assert text in page.text, text

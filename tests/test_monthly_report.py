@@ -158,6 +158,7 @@ async def test_csv_and_page_in_chinese(context: ApiContext, records: RecordsDB) 
         "四、巡检与保养完成率",
         "五、故障最多的设备",
         "六、分楼栋统计",
+        "七、本月用能",
     ]
     ledger = list(csv.DictReader(io.StringIO(sections[0], newline="")))
     assert len(ledger) == 8
