@@ -31,9 +31,12 @@ dashboards: venv
 bench-influx: venv system-deps
 	$(PY) -m bench.influx_write $(BENCH_ARGS)
 
-.PHONY: bench-history
+.PHONY: bench-history bench-capacity
 bench-history: venv
 	$(PY) -m bench.history $(BENCH_ARGS)
+
+bench-capacity: venv system-deps
+	$(PY) -m bench.capacity $(BENCH_ARGS)
 
 .PHONY: bench-api-limits
 bench-api-limits: venv
