@@ -21,7 +21,7 @@ from alerts.engine import AlertState, Change, Status, Transition
 from core.notices import AlertNotice, IncidentNotice, Notice
 from core.rules import AlertsConfig, Rule, TicketClass
 from core.tickets import Ticket, TicketEvent, TicketStatus, due_times
-from storage import logbook
+from storage import logbook, planned
 from storage.tickets import (
     add_event,
     alerts,
@@ -305,6 +305,7 @@ def _recovered(conn: Connection, s: AlertState, now: datetime) -> list[Notice]:
 
 
 def on_site_equipment(conn: Connection) -> set[str]:
-    """Machines with a technician on site (their alerts page nobody)."""
+    """Machines with a technician on site or planned work in progress (their alerts page
+    nobody, DESIGN §8)."""
     query = sa.select(tickets.c.equipment).where(tickets.c.status == TicketStatus.ON_SITE)
-    return {str(r[0]) for r in conn.execute(query)}
+    return {str(r[0]) for r in conn.execute(query)} | planned.machines_in_progress(conn)

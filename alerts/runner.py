@@ -26,6 +26,7 @@ from alerts.engine import AlertState, Inputs, evaluate
 from alerts.escalation import escalate_due
 from alerts.maintenance import in_maintenance
 from alerts.outbox import Outbox
+from alerts.planner import plan_and_escalate
 from core.catalogue import SignalType, load_catalogue
 from core.clock import Clock, SystemClock
 from core.events import EventBus
@@ -39,6 +40,7 @@ from storage.records import RecordsDB
 from storage.timeseries import StoreError, TimeSeriesStore
 
 log = logging.getLogger("plantroom.alerts")
+PLAN_EVERY = 60.0  # seconds between planner steps: occurrences are minutes to months apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +348,34 @@ class AlertService:
             self._failures.failed("escalation", str(err))
             return []
 
+    def plan(self) -> None:
+        """Planned work: make the due orders, escalate the overdue ones (alerts/planner)."""
+        try:
+            made, raised = plan_and_escalate(
+                self.site, self.store, self.records.engine, self.clock.now()
+            )
+        except (SQLAlchemyError, StoreError) as err:
+            self._failures.failed("planner", str(err))
+            return
+        self._failures.recovered("planner")
+        for order in made:
+            event(
+                log,
+                "planned order scheduled",
+                order=order.id,
+                equipment=order.equipment,
+                plan=order.plan,
+            )
+        for order, level in raised:
+            event(
+                log,
+                "planned order overdue",
+                logging.WARNING,
+                order=order.id,
+                equipment=order.equipment,
+                escalation=level,
+            )
+
     # ------------------------------------------------------------ the process loop
 
     def notify(self, _batch: Sequence[Reading] = ()) -> None:
@@ -383,6 +413,7 @@ class AlertService:
             )
         delivery = asyncio.ensure_future(self._deliver(stop))
         last_escalation = 0.0
+        last_plan = -PLAN_EVERY
         try:
             while not stop.is_set():
                 self._wake.clear()
@@ -391,6 +422,9 @@ class AlertService:
                     if self.clock.monotonic() - last_escalation >= 1.0:
                         last_escalation = self.clock.monotonic()
                         self.publish(await asyncio.to_thread(self.escalate))
+                    if self.clock.monotonic() - last_plan >= PLAN_EVERY:
+                        last_plan = self.clock.monotonic()
+                        await asyncio.to_thread(self.plan)
                     self._failures.recovered("alert-step")
                 except Exception as err:  # the one place: the engine outlives any bad step
                     self._failures.failed("alert-step", f"{type(err).__name__}: {err}")

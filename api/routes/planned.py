@@ -1,0 +1,215 @@
+"""Planned work orders (计划工单, DESIGN §11): the list, one order, and its steps — start,
+done (checklist answers, parts, notes; the machine's readings at that moment attached by the
+server) and skip (reason required)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from api.auth import RequireEngineer
+from api.context import ApiContext, ContextDep
+from api.errors import ApiError, not_found
+from core.plans import CATEGORY_ZH
+from core.workorders import (
+    MAX_TEXT,
+    STATUS_TEXT,
+    Completion,
+    OrderAction,
+    OrderError,
+    OrderStatus,
+    PartUsed,
+    PlannedOrder,
+    escalation_level,
+)
+from storage.planned import PlannedRepository
+
+router = APIRouter(tags=["planned work"])
+
+
+def planned_repository(ctx: ContextDep) -> PlannedRepository:
+    return PlannedRepository(ctx.records.engine)
+
+
+PlannedDep = Annotated[PlannedRepository, Depends(planned_repository)]
+
+
+class PlannedOut(BaseModel):
+    id: int
+    equipment: str
+    equipment_name: str
+    plan: str
+    name_zh: str
+    category: str
+    category_text: str
+    source: str
+    due_start: datetime
+    due_by: datetime
+    status: OrderStatus
+    status_text: str
+    overdue: bool
+    escalation: int = Field(description="0; 1 supervisor once overdue; 2 manager")
+    allowed: list[str]
+    started_at: datetime | None
+    started_by: str | None
+    finished_at: datetime | None
+    finished_by: str | None
+    on_time: bool
+    skip_reason: str | None
+    result: dict[str, Any] | None = Field(
+        description="checklist, parts, notes and the machine's readings at completion"
+    )
+
+
+class PartIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    quantity: float = Field(gt=0, le=1_000_000)
+
+
+class DoneIn(BaseModel):
+    checklist: dict[str, str] = Field(default_factory=dict, max_length=200)
+    parts: list[PartIn] = Field(default_factory=list, max_length=100)
+    notes: str = Field(default="", max_length=MAX_TEXT)
+
+
+class SkipIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+def planned_out(ctx: ApiContext, order: PlannedOrder, now: datetime) -> PlannedOut:
+    tz = ZoneInfo(ctx.site.site.timezone)
+    try:
+        name = ctx.site.machine(order.equipment).name
+    except KeyError:  # a machine since removed from the site file keeps its records
+        name = order.equipment
+    return PlannedOut(
+        id=order.id,
+        equipment=order.equipment,
+        equipment_name=name,
+        plan=order.plan,
+        name_zh=order.name_zh,
+        category=order.category.value,
+        category_text=CATEGORY_ZH[order.category],
+        source=order.source.value,
+        due_start=order.due_start.astimezone(tz),
+        due_by=order.due_by.astimezone(tz),
+        status=order.status,
+        status_text=STATUS_TEXT[order.status],
+        overdue=order.overdue(now),
+        escalation=escalation_level(order, now),
+        allowed=order.allowed(),
+        started_at=order.started_at.astimezone(tz) if order.started_at else None,
+        started_by=order.started_by,
+        finished_at=order.finished_at.astimezone(tz) if order.finished_at else None,
+        finished_by=order.finished_by,
+        on_time=order.on_time,
+        skip_reason=order.skip_reason,
+        result=order.result,
+    )
+
+
+@router.get("/planned", response_model=list[PlannedOut])
+def list_planned(
+    ctx: ContextDep,
+    repo: PlannedDep,
+    equipment: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[list[OrderStatus] | None, Query()] = None,
+    overdue: Annotated[bool | None, Query(description="only (not) overdue orders")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[PlannedOut]:
+    """Planned work orders, newest due first."""
+    now = ctx.clock.now()
+    found = repo.find(equipment=equipment, statuses=status or (), limit=limit)
+    if overdue is not None:
+        found = [o for o in found if o.overdue(now) == overdue]
+    return [planned_out(ctx, o, now) for o in found]
+
+
+@router.get("/planned/{order_id}", response_model=PlannedOut)
+def get_planned(order_id: int, ctx: ContextDep, repo: PlannedDep) -> PlannedOut:
+    order = repo.get(order_id)
+    if order is None:
+        raise not_found(f"no planned order {order_id}")
+    return planned_out(ctx, order, ctx.clock.now())
+
+
+def _act(
+    ctx: ApiContext,
+    repo: PlannedRepository,
+    order_id: int,
+    action: OrderAction,
+    actor: str,
+    **kw: Any,
+) -> PlannedOut:
+    now = ctx.clock.now()
+    order = repo.get(order_id)
+    if order is None:
+        raise not_found(f"no planned order {order_id}")
+    try:
+        updated = repo.act(order_id, action, actor, now, **kw)
+    except OrderError as err:
+        raise ApiError(409, str(err), allowed=order.allowed()) from None
+    return planned_out(ctx, updated, now)
+
+
+@router.post("/planned/{order_id}/start", response_model=PlannedOut)
+def start_planned(
+    order_id: int, ctx: ContextDep, repo: PlannedDep, user: RequireEngineer
+) -> PlannedOut:
+    """Work begins: the machine's alerts page nobody until it is done or skipped."""
+    return _act(ctx, repo, order_id, OrderAction.START, user.actor)
+
+
+@router.post("/planned/{order_id}/done", response_model=PlannedOut)
+def done_planned(
+    order_id: int, body: DoneIn, ctx: ContextDep, repo: PlannedDep, user: RequireEngineer
+) -> PlannedOut:
+    """Done: the answers, parts and notes, with the machine's latest readings attached."""
+    order = repo.get(order_id)
+    if order is None:
+        raise not_found(f"no planned order {order_id}")
+    completion = Completion(
+        dict(body.checklist), tuple(PartUsed(p.name, p.quantity) for p in body.parts), body.notes
+    )
+    return _act(
+        ctx,
+        repo,
+        order_id,
+        OrderAction.DONE,
+        user.actor,
+        completion=completion,
+        readings=readings_now(ctx, order.equipment),
+    )
+
+
+@router.post("/planned/{order_id}/skip", response_model=PlannedOut)
+def skip_planned(
+    order_id: int, body: SkipIn, ctx: ContextDep, repo: PlannedDep, user: RequireEngineer
+) -> PlannedOut:
+    """Skipped, with the reason (required)."""
+    return _act(ctx, repo, order_id, OrderAction.SKIP, user.actor, reason=body.reason)
+
+
+def readings_now(ctx: ApiContext, equipment: str) -> dict[str, Any]:
+    """The machine's latest value of each signal, as shown (catalogue type and precision),
+    with its time and quality: what the record keeps of the machine at completion."""
+    try:
+        eq = ctx.site.machine(equipment)
+    except KeyError:
+        return {}
+    kind = ctx.catalogue.kind(eq.kind)
+    latest = ctx.store.latest([equipment])
+    out: dict[str, Any] = {}
+    for (_eq, signal), reading in sorted(latest.items()):
+        spec = kind.signals.get(signal)
+        value = spec.present(reading.value) if spec is not None else reading.value
+        out[signal] = {
+            "value": value,
+            "ts": reading.ts.isoformat(),
+            "quality": str(reading.quality),
+        }
+    return out
