@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from core.endpoints import MqttEndpoint
+from core.site import load_site
 from simulators.control import send_command
 from tests.servers.chromium import Chromium, Page, chromium_binary
 from tests.servers.ports import free_port, wait_listening
@@ -191,7 +192,8 @@ def test_sound_silencing_and_layout_at_three_sizes(
     port, broker = demo
     page.navigate(f"http://127.0.0.1:{port}/")
     _wait(page, LIVE, timeout=30)
-    _wait(page, "document.querySelectorAll('.tile').length === 17", timeout=10)
+    machines = len(load_site(ROOT / "examples" / "site.yaml").equipment)
+    _wait(page, f"document.querySelectorAll('.tile').length === {machines}", timeout=10)
     # browsers need a click before any sound: until then the board says it is silent
     assert page.evaluate(SOUND) == "off"
     page.evaluate("document.getElementById('sound').click()", user_gesture=True)
@@ -210,7 +212,7 @@ def test_sound_silencing_and_layout_at_three_sizes(
         # nothing runs off the side, and every machine is on the page
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (name, overflow)
-        assert page.evaluate("document.querySelectorAll('.tile').length") == 17
+        assert page.evaluate("document.querySelectorAll('.tile').length") == machines
         tiles_right = page.evaluate(
             "Math.max(...[...document.querySelectorAll('.tile')]"
             ".map(t => t.getBoundingClientRect().right))"

@@ -143,7 +143,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(json_values)
 def test_arbitrary_documents_raise_only_site_error(doc: object) -> None:
     try:
@@ -152,7 +152,7 @@ def test_arbitrary_documents_raise_only_site_error(doc: object) -> None:
         assert err.errors
 
 
-@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_example_raises_only_site_error(data: st.DataObject) -> None:
     raw = copy.deepcopy(raw_example())
