@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from api.schemas_tickets import AlertOut, BuildingOut, IncidentOut, MachineTileOut, PointOut
-from core.catalogue import Catalogue, KindSpec
+from core.catalogue import Catalogue, KindSpec, SignalType
 from core.readings import Quality, Reading
 from core.rules import Rule, TicketClass
 from core.site import Equipment, Site
@@ -127,6 +127,13 @@ def _tile(
     kind = catalogue.kind(eq.kind)
     state = machine_state(readings, firing, comms_rules, technician_on_site)
     key = kind.key()
+    if key is not None and key.name not in readings:
+        # a machine that never reports the kind's key (a water meter counts m³, not kWh):
+        # its first analog signal that it does report
+        analog = (SignalType.FLOAT, SignalType.COUNTER)
+        key = next(
+            (s for s in kind.signals.values() if s.type in analog and s.name in readings), key
+        )
     key_reading = readings.get(key.name) if key is not None else None
     # a value that is not good is never shown as current: the tile says why instead
     value = (

@@ -6,6 +6,7 @@ come from the real alert engine on a real records DB (tests/alerts/rig.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import ApiContext, create_app
-from api.board_view import machine_state
-from core.readings import Quality
+from api.board_view import machine_state, machine_tiles
+from core.catalogue import load_catalogue
+from core.readings import Quality, Reading
+from core.site import load_site
 from storage.api_keys import Role
 from tests.alerts.rig import Rig
 from tests.api_support import auth, new_key
@@ -127,3 +130,14 @@ def test_silencing_is_recorded_with_who_and_when(rig: Rig, client: TestClient) -
     rig.tick(times=2)
     [alarm] = client.get("/api/v1/board").json()["alarms"]
     assert alarm["silenced_by"] is None
+
+
+def test_a_machine_that_never_reports_its_kinds_key_shows_what_it_does_report() -> None:
+    # a water meter is an energy_meter that counts m³, never kWh: its tile shows the volume
+    site = load_site(Path(__file__).resolve().parent.parent / "examples" / "site.yaml")
+    [meter] = [eq for eq in site.equipment if eq.name == "生活用水总表"]
+    at = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    latest = {(meter.id, "volume_m3"): Reading(meter.id, "volume_m3", at, 1234.5678)}
+    buildings = machine_tiles(site, load_catalogue(), latest, [], set(), set(), at)
+    [tile] = [m for b in buildings for m in b.machines if m.id == meter.id]
+    assert (tile.key_name, tile.key_value, tile.key_unit) == ("累计水量", 1234.57, "m³")
