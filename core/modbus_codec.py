@@ -12,6 +12,8 @@ Values are ``raw * scale + offset``. The only errors are ``DecodeError`` and ``E
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import struct
 from collections.abc import Sequence
@@ -66,17 +68,50 @@ def bytes_from_words(words: Sequence[int], order: WordOrder) -> bytes:
     return b"".join(w.to_bytes(2, "big") for w in ordered)
 
 
+@functools.cache
+def _layout(
+    rtype: RegisterType, order: WordOrder
+) -> tuple[int, struct.Struct, tuple[int, ...] | None, struct.Struct]:
+    """How to read ``rtype`` in ``order`` from the device's words, worked out once: the word
+    count, a packer of the words as sent, the byte permutation that ``bytes_from_words``
+    applies (None when there is none) and the unpacker of the big-endian value."""
+    count = rtype.register_count
+    words = [(2 * i, 2 * i + 1) for i in range(count)]
+    if _word_swap(order):
+        words.reverse()
+    if _byte_swap(order):
+        words = [(low, high) for high, low in words]
+    perm = tuple(b for word in words for b in word)
+    same = perm == tuple(range(2 * count))
+    return (
+        count,
+        struct.Struct(f">{count}H"),
+        None if same else perm,
+        struct.Struct(_FORMATS[rtype]),
+    )
+
+
 def raw_from_registers(spec: RegisterSpec, words: Sequence[int]) -> int | float | bool:
     """The unscaled value in ``words`` (exactly the registers of ``spec``)."""
-    count = spec.type.register_count
-    if len(words) != count:
-        raise DecodeError(f"{spec.type} needs {count} register(s), got {len(words)}")
-    for word in words:
-        if isinstance(word, bool) or not isinstance(word, int) or not 0 <= word <= 0xFFFF:
-            raise DecodeError(f"register value {word!r} is not a 16-bit word")
     if spec.type is RegisterType.BOOL:
         raise DecodeError("type bool lives in a bit table (coil, discrete_input)")
-    (value,) = struct.unpack(_FORMATS[spec.type], bytes_from_words(words, spec.order))
+    # the layout is computed once per type and order: polling decodes every value of every
+    # device, and doing the swaps word by word was most of a poll's cost (issue 17)
+    count, packer, perm, unpacker = _layout(spec.type, spec.order)
+    if len(words) != count:
+        raise DecodeError(f"{spec.type} needs {count} register(s), got {len(words)}")
+    data = None
+    if all(type(word) is int for word in words):
+        with contextlib.suppress(struct.error):  # out of 0..0xFFFF: said below
+            data = packer.pack(*words)
+    if data is None:
+        for word in words:
+            if isinstance(word, bool) or not isinstance(word, int) or not 0 <= word <= 0xFFFF:
+                raise DecodeError(f"register value {word!r} is not a 16-bit word")
+        data = packer.pack(*(int(word) for word in words))
+    if perm is not None:
+        data = bytes([data[i] for i in perm])
+    (value,) = unpacker.unpack(data)
     if spec.type is RegisterType.BIT:
         assert spec.bit is not None  # the loader requires it
         return bool((value >> spec.bit) & 1)
