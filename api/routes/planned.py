@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from api.auth import RequireEngineer
@@ -27,6 +27,9 @@ from core.workorders import (
     escalation_level,
 )
 from storage.planned import PlannedRepository
+
+# an id past what the database's integers hold is a 422, not an overflow and a 500
+OrderId = Annotated[int, Path(ge=1, le=2**62, description="the planned order's id")]
 
 router = APIRouter(tags=["planned work"])
 
@@ -130,7 +133,7 @@ def list_planned(
 
 
 @router.get("/planned/{order_id}", response_model=PlannedOut)
-def get_planned(order_id: int, ctx: ContextDep, repo: PlannedDep) -> PlannedOut:
+def get_planned(order_id: OrderId, ctx: ContextDep, repo: PlannedDep) -> PlannedOut:
     order = repo.get(order_id)
     if order is None:
         raise not_found(f"no planned order {order_id}")
@@ -140,7 +143,7 @@ def get_planned(order_id: int, ctx: ContextDep, repo: PlannedDep) -> PlannedOut:
 def _act(
     ctx: ApiContext,
     repo: PlannedRepository,
-    order_id: int,
+    order_id: OrderId,
     action: OrderAction,
     actor: str,
     **kw: Any,
@@ -158,7 +161,7 @@ def _act(
 
 @router.post("/planned/{order_id}/start", response_model=PlannedOut)
 def start_planned(
-    order_id: int, ctx: ContextDep, repo: PlannedDep, user: RequireEngineer
+    order_id: OrderId, ctx: ContextDep, repo: PlannedDep, user: RequireEngineer
 ) -> PlannedOut:
     """Work begins: the machine's alerts page nobody until it is done or skipped."""
     return _act(ctx, repo, order_id, OrderAction.START, user.actor)
@@ -166,7 +169,7 @@ def start_planned(
 
 @router.post("/planned/{order_id}/done", response_model=PlannedOut)
 def done_planned(
-    order_id: int, body: DoneIn, ctx: ContextDep, repo: PlannedDep, user: RequireEngineer
+    order_id: OrderId, body: DoneIn, ctx: ContextDep, repo: PlannedDep, user: RequireEngineer
 ) -> PlannedOut:
     """Done: the answers, parts and notes, with the machine's latest readings attached."""
     order = repo.get(order_id)
@@ -188,7 +191,7 @@ def done_planned(
 
 @router.post("/planned/{order_id}/skip", response_model=PlannedOut)
 def skip_planned(
-    order_id: int, body: SkipIn, ctx: ContextDep, repo: PlannedDep, user: RequireEngineer
+    order_id: OrderId, body: SkipIn, ctx: ContextDep, repo: PlannedDep, user: RequireEngineer
 ) -> PlannedOut:
     """Skipped, with the reason (required)."""
     return _act(ctx, repo, order_id, OrderAction.SKIP, user.actor, reason=body.reason)
