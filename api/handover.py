@@ -26,6 +26,7 @@ from api.context import ApiContext
 from api.daily_report import hold_for
 from api.lookup import display_name
 from api.report_energy import span_energy
+from api.report_planned import shift_planned
 from api.report_rows import alarm_line, building_name, site_zone, ticket_line
 from api.schemas_reports import (
     CarriedTicket,
@@ -164,6 +165,7 @@ def draft(ctx: ApiContext, window: ShiftWindow) -> HandoverContent:
         carried = tickets_live_at(conn, end.astimezone(UTC))
     opened = [t for t in touching if start <= t.opened_at < end]
     closed = [t for t in touching if (c := t.cycle.closed_at) is not None and start <= c < end]
+    planned_done, planned_missed = shift_planned(ctx, start, end)
     attention: list[MachineAttention] = []
     key_readings: list[KeyReading] = []
     for eq in ctx.site.equipment:
@@ -183,6 +185,8 @@ def draft(ctx: ApiContext, window: ShiftWindow) -> HandoverContent:
         machines_attention=attention,
         key_readings=key_readings,
         energy=span_energy(ctx, start, end),
+        planned_done=planned_done,
+        planned_missed=planned_missed,
     )
 
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from api.printable import Document, Table, energy_table, local_time, minutes, number
 from api.report_rows import CLASS_ZH, SEVERITY_ZH, STATUS_ZH, zh
-from api.schemas_reports import DeadlineLeft, HandoverOut, TicketLine
+from api.schemas_reports import DeadlineLeft, HandoverOut, PlannedLine, TicketLine
 
 DEADLINE_ZH = {"respond": "响应", "on_site": "到场", "resolve": "完工"}
 
@@ -19,6 +19,27 @@ def _left(mins: float) -> str:
 
 def _deadline(d: DeadlineLeft, tz: ZoneInfo) -> str:
     return f"{zh(DEADLINE_ZH, d.kind)} {local_time(d.due_at, tz)}（{_left(d.minutes_left)}）"
+
+
+def _planned(title: str, lines: list[PlannedLine], tz: ZoneInfo, empty: str) -> Table:
+    return Table(
+        title,
+        ("设备", "类别", "项目", "应完成", "状态", "完成/跳过", "执行人", "跳过原因"),
+        [
+            (
+                p.equipment_name,
+                p.category_name,
+                p.name,
+                local_time(p.due_by, tz),
+                p.status_name,
+                local_time(p.finished_at, tz),
+                p.finished_by,
+                p.skip_reason,
+            )
+            for p in lines
+        ],
+        empty=empty,
+    )
 
 
 def _tickets(title: str, lines: list[TicketLine], tz: ZoneInfo, empty: str) -> Table:
@@ -127,6 +148,8 @@ def document(h: HandoverOut) -> Document:
             _tickets("本班关闭工单", c.tickets_closed, tz, "本班无关闭工单"),
             carried,
             attention,
+            _planned("本班完成的巡检与保养", c.planned_done, tz, "本班无完成的巡检、保养"),
+            _planned("本班到期未完成的巡检与保养", c.planned_missed, tz, "无"),
             readings,
             energy_table(c.energy, "本班用能"),
             remarks,

@@ -19,6 +19,7 @@ from api.context import ApiContext
 from api.errors import bad_request
 from api.lookup import display_name
 from api.report_energy import period_energy
+from api.report_planned import month_compliance
 from api.report_rows import building_name, site_zone, ticket_line
 from api.schemas_reports import (
     BuildingLine,
@@ -221,7 +222,7 @@ def monthly_report(ctx: ApiContext, year: int, month: int) -> MonthlyReportOut:
         ledger=[_ledger_line(ctx, r, every, now) for r in counted],
         kpis=_kpi_lines(k, overall.by_kind.get("all")),
         callbacks=_callbacks(ctx, counted, now),
-        planned=None,  # no planned work orders are recorded yet (DESIGN §11)
+        planned=month_compliance(ctx, start, end, now),
         top_failing=[
             FailingMachine(
                 equipment=eq_id,

@@ -93,6 +93,25 @@ class DeadlineLeft(BaseModel):
     minutes_left: float = Field(description="at handover; negative: overdue by that")
 
 
+class PlannedLine(BaseModel):
+    """A planned work order (巡检 or 保养) as it stood at the period's end."""
+
+    id: int
+    equipment: str
+    equipment_name: str
+    plan: str
+    name: str
+    category: str = Field(description="inspection or maintenance")
+    category_name: str
+    status: str
+    status_name: str
+    due_start: datetime
+    due_by: datetime
+    finished_at: datetime | None
+    finished_by: str | None
+    skip_reason: str | None
+
+
 class CarriedTicket(TicketLine):
     next_deadline: str | None = Field(description="respond, on_site or resolve; null: none")
     due_at: datetime | None
@@ -137,8 +156,14 @@ class HandoverContent(BaseModel):
     tickets_carried: list[CarriedTicket]
     machines_attention: list[MachineAttention]
     key_readings: list[KeyReading]
-    # drafts made before meters were read have none
+    # drafts made before meters or planned work were read have none
     energy: list[EnergyLine] = Field(default_factory=list)
+    planned_done: list[PlannedLine] = Field(
+        default_factory=list, description="rounds and maintenance done or skipped in the shift"
+    )
+    planned_missed: list[PlannedLine] = Field(
+        default_factory=list, description="fell due in the shift and not done by then"
+    )
 
 
 class HandoverOut(BaseModel):

@@ -11,10 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from core.plans import Category
 from core.rules import TicketClass
 from core.site import Site, ticket_policy
 from core.tickets import due_times
-from storage import RecordsDB
+from core.workorders import OrderAction, OrderSource
+from storage import RecordsDB, planned
+from storage.planned import DueOrder
 from storage.ticket_desk import open_manual_ticket
 from storage.tickets import record_callback, transition
 from tests.alerts.rig import move
@@ -224,3 +227,91 @@ def bulk(records: RecordsDB, site: Site, count: int, seed: int = 14) -> None:
             opened,
             [("ack", ack), ("resolve", resolved), ("close", closed)],
         )
+
+
+def order(
+    records: RecordsDB,
+    equipment: str,
+    name: str,
+    category: Category,
+    window: tuple[datetime, datetime],
+    finish: tuple[str, datetime] | None = None,
+) -> int:
+    """A planned work order over ``window``, done (``("done", when)``) or skipped."""
+    due = DueOrder(
+        equipment,
+        name,
+        name,
+        category,
+        OrderSource.PLAN,
+        window[0].astimezone(UTC),
+        window[1].astimezone(UTC),
+    )
+    with records.engine.begin() as conn:
+        (made,) = planned.schedule(conn, [due], window[0].astimezone(UTC))
+        if finish is not None:
+            action, when = finish
+            planned.act(
+                conn,
+                made.id,
+                OrderAction(action),
+                "王工",
+                when.astimezone(UTC),
+                reason="停电，改期" if action == "skip" else None,
+            )
+    return made.id
+
+
+def script_planned(records: RecordsDB) -> None:
+    """March's rounds and maintenance: inspections 3 of 4 done in their window (one late),
+    maintenance 1 of 2 (one skipped); one more falls due in April."""
+    i, m = Category.INSPECTION, Category.MAINTENANCE
+    order(
+        records,
+        "pump-domestic-1",
+        "水泵点检",
+        i,
+        (at(3, 2, 8), at(3, 2, 18)),
+        ("done", at(3, 2, 9)),
+    )
+    order(
+        records,
+        "pump-domestic-1",
+        "水泵点检",
+        i,
+        (at(3, 4, 8), at(3, 4, 18)),
+        ("done", at(3, 4, 17)),
+    )
+    order(
+        records,
+        "firepanel-1",
+        "报警主机功能测试",
+        i,
+        (at(3, 5, 0), at(3, 6, 0)),
+        ("done", at(3, 5, 10)),
+    )
+    order(
+        records,
+        "firepanel-1",
+        "报警主机功能测试",
+        i,
+        (at(3, 6, 0), at(3, 7, 0)),
+        ("done", at(3, 7, 9)),
+    )  # late: after its window
+    order(
+        records,
+        "lift-b1-1",
+        "电梯半月保养",
+        m,
+        (at(3, 10, 0), at(3, 10, 5)),
+        ("done", at(3, 10, 3)),
+    )
+    order(
+        records,
+        "lift-b1-1",
+        "电梯半月保养",
+        m,
+        (at(3, 25, 0), at(3, 25, 5)),
+        ("skip", at(3, 25, 1)),
+    )
+    order(records, "tank-domestic", "水箱清洗", m, (at(3, 31, 8), at(4, 2, 18)))

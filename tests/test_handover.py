@@ -14,6 +14,7 @@ import pytest
 from api import ApiContext
 from api.handover import draft, drafter
 from core.clock import FakeClock
+from core.plans import Category
 from core.readings import Quality, Reading
 from core.shifts import ShiftWindow
 from core.site import Site
@@ -25,6 +26,7 @@ from storage.logbook_query import LogQuery, read_all
 from storage.ticket_desk import open_manual_ticket
 from tests.alerts.rig import move
 from tests.api_support import auth, client_for, new_key
+from tests.monthly_case import order
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 3, 2, tzinfo=SHANGHAI)
@@ -79,6 +81,42 @@ def _alarms(records: RecordsDB) -> None:
     log("pump-fire-1", "pump_trip", "firing", _at(20, 30))  # the next shift's
 
 
+def _planned(records: RecordsDB) -> None:
+    """Done in the shift; due in it and never done; skipped in it (due the night before);
+    due in it and done only after the handover (missed, as at 20:00); due in the next shift."""
+    i, m = Category.INSPECTION, Category.MAINTENANCE
+    order(
+        records,
+        "pump-domestic-1",
+        "水泵点检",
+        i,
+        (DAY + hours(8), DAY + hours(12)),
+        ("done", DAY + hours(10)),
+    )
+    order(records, "firepanel-1", "报警主机功能测试", i, (DAY, DAY + hours(18)))
+    order(records, "lift-b1-1", "电梯半月保养", m, (DAY, DAY + hours(5)), ("skip", DAY + hours(9)))
+    order(
+        records,
+        "pump-fire-1",
+        "消防泵巡检",
+        i,
+        (DAY + hours(8), DAY + hours(19)),
+        ("done", DAY + hours(20.5)),
+    )
+    order(
+        records,
+        "tank-domestic",
+        "水箱巡检",
+        i,
+        (DAY + hours(20), DAY + hours(22)),
+        ("done", DAY + hours(21)),
+    )
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)
+
+
 def _ticket(records: RecordsDB, equipment: str, at: datetime, due: Due) -> int:
     with records.engine.begin() as conn:
         row, _ = open_manual_ticket(conn, equipment, "general", "报修", "major", due, "前台", at)
@@ -118,6 +156,7 @@ def context(
 
 def test_the_draft_of_a_day_shift(context: ApiContext, records: RecordsDB) -> None:
     ids = _tickets(records)
+    _planned(records)
     content = draft(context, SHIFT)
     assert (content.shift.name, content.shift.start.isoformat(), content.shift.end.hour) == (
         "白班",
@@ -152,6 +191,12 @@ def test_the_draft_of_a_day_shift(context: ApiContext, records: RecordsDB) -> No
     assert readings[("tank-domestic", "level_m")] == pytest.approx(1.5)
     assert readings[("pump-domestic-1", "outlet_pressure_mpa")] == pytest.approx(0.42)
     assert readings[("tank-fire", "level_pct")] is None
+    done = [(p.equipment, p.status) for p in content.planned_done]
+    assert done == [("lift-b1-1", "skipped"), ("pump-domestic-1", "done")]
+    assert content.planned_done[0].skip_reason == "停电，改期"
+    missed = [(p.equipment, p.status) for p in content.planned_missed]
+    # as at 20:00 the fire pump's round was still to do (it was done at 20:30)
+    assert missed == [("firepanel-1", "scheduled"), ("pump-fire-1", "scheduled")]
     assert [(e.equipment, e.used, e.unit) for e in content.energy] == [
         ("meter-water-main", pytest.approx(36.0), "m³")
     ]
@@ -232,6 +277,8 @@ async def test_sign_accept_and_the_board(
             "与交接班日志一致",
             "本班用能",
             "生活用水总表",
+            "本班完成的巡检与保养",
+            "本班到期未完成的巡检与保养",
             "到场 2026-03-02 22:00（剩2小时0分）",
         ):
             assert text in page.text, text

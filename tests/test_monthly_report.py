@@ -41,7 +41,7 @@ from core.site import Site, load_site
 from storage import RecordsDB, SqliteTimeSeriesStore
 from storage.api_keys import Role
 from tests.api_support import auth, client_for, new_key
-from tests.monthly_case import NOW, SITE, script_month
+from tests.monthly_case import NOW, SITE, script_month, script_planned
 from tests.servers.postgres import Postgres
 
 GOLDEN = Path(__file__).parent / "cases" / "monthly" / "lakeside-2026-03.json"
@@ -56,6 +56,7 @@ def site() -> Site:
 @pytest.fixture
 def context(site: Site, ts_store: SqliteTimeSeriesStore, records: RecordsDB) -> ApiContext:
     script_month(records, site)
+    script_planned(records)
     return ApiContext(site=site, store=ts_store, records=records, clock=FakeClock(NOW))
 
 
@@ -117,7 +118,14 @@ async def test_march_by_hand(context: ApiContext, records: RecordsDB) -> None:
     assert buildings["b1"]["mttr_hours"] == pytest.approx((3 + 3 + 2 + 2 / 3) / 4)
     assert (buildings["b2"]["tickets"], buildings["b2"]["failures"]) == (2, 1)  # D: comms
     assert buildings["b2"]["timeliness"] == 1.0
-    assert report["planned"] is None  # no rounds or maintenance recorded
+    # rounds 3 of 4 within their window (one done the morning after), maintenance 1 of 2 (one
+    # skipped); the tank cleaning falls due in April
+    assert report["planned"] == {
+        "inspections_due": 4,
+        "inspections_done": 3,
+        "maintenance_due": 2,
+        "maintenance_done": 1,
+    }
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -136,6 +144,7 @@ async def test_march_matches_its_golden_case_every_time(
     site: Site, ts_store: SqliteTimeSeriesStore, any_records: RecordsDB
 ) -> None:
     script_month(any_records, site)
+    script_planned(any_records)
     context = ApiContext(site=site, store=ts_store, records=any_records, clock=FakeClock(NOW))
     first = (await _get(context, any_records, month="2026-03")).json()
     context.clock = FakeClock(NOW + timedelta(days=40))  # recomputed later: the same month
@@ -169,6 +178,9 @@ async def test_csv_and_page_in_chinese(context: ApiContext, records: RecordsDB) 
         "03-02 09:00",
     )
     assert (first["返修"], first["按时"], first["状态"]) == ("是", "是", "已回访关闭")
+    planned = list(csv.reader(io.StringIO(sections[3])))
+    assert planned[2] == ["巡检", "4", "3", "75.0%", "≥ 98%"]
+    assert planned[3] == ["保养", "2", "1", "50.0%", "≥ 98%"]
     kpis = list(csv.reader(io.StringIO(sections[1])))
     assert kpis[2][:6] == ["维修及时率", "68.8%", "11", "16", "≥ 98%", "未达标"]
 

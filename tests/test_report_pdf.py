@@ -20,7 +20,7 @@ from core.site import Site, load_site
 from storage import RecordsDB, SqliteTimeSeriesStore
 from storage.api_keys import Role
 from tests.api_support import auth, client_for, new_key
-from tests.monthly_case import NOW, SITE, bulk, script_month
+from tests.monthly_case import NOW, SITE, bulk, script_month, script_planned
 from tests.servers.chromium import chromium_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +119,7 @@ def site() -> Site:
 @pytest.fixture
 def context(site: Site, ts_store: SqliteTimeSeriesStore, records: RecordsDB) -> ApiContext:
     script_month(records, site)
+    script_planned(records)
     bulk(records, site, BULK)
     return ApiContext(site=site, store=ts_store, records=records, clock=FakeClock(NOW))
 
