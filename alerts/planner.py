@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from core.plans import PlanSpec, calendar_occurrences, occurrence_at, usage_occurrences
+from core.plans import Category, PlanSpec, calendar_occurrences, occurrence_at, usage_occurrences
 from core.site import Equipment, Site
 from core.workorders import OrderSource, PlannedOrder
 from storage import planned
 from storage.counters import counter_samples
+from storage.ledger import ledgers
 from storage.planned import DueOrder
 from storage.timeseries import TimeSeriesStore
 
@@ -36,6 +37,36 @@ def due_now(site: Site, store: TimeSeriesStore, engine: Engine, now: datetime) -
                 out += _calendar_due(engine, eq, plan, tz, site, now)
             else:
                 out += _usage_due(site, store, engine, eq, plan, tz, now)
+    return out
+
+
+def certificate_due(site: Site, engine: Engine, now: datetime) -> list[DueOrder]:
+    """A renewal order for each ledger certificate expiring within the site's notice (due
+    from ``notice`` before the expiry date until the end of that date)."""
+    tz = ZoneInfo(site.site.timezone)
+    notice = site.maintenance.certificate_notice
+    today = now.astimezone(tz).date()
+    with engine.connect() as conn:
+        found = ledgers(conn, [eq.id for eq in site.equipment])
+    out = []
+    for eq_id, book in found.items():
+        for cert in book.certificates:
+            if cert.expires is None or not cert.expiring(today, notice):
+                continue
+            start = datetime.combine(cert.expires - notice, time(0)).replace(tzinfo=tz)
+            by = datetime.combine(cert.expires + timedelta(days=1), time(0)).replace(tzinfo=tz)
+            name = f"{cert.name_zh}换证（{cert.expires:%Y-%m-%d}到期）"
+            out.append(
+                DueOrder(
+                    eq_id,
+                    f"cert_{cert.kind}",
+                    name[:100],
+                    Category.MAINTENANCE,
+                    OrderSource.CERTIFICATE,
+                    start,
+                    by,
+                )
+            )
     return out
 
 
@@ -86,7 +117,7 @@ def plan_and_escalate(
     site: Site, store: TimeSeriesStore, engine: Engine, now: datetime
 ) -> tuple[list[PlannedOrder], list[tuple[PlannedOrder, int]]]:
     """One planner step: the new orders, and the orders whose escalation rose."""
-    due = due_now(site, store, engine, now)
+    due = due_now(site, store, engine, now) + certificate_due(site, engine, now)
     with engine.begin() as conn:
         made = planned.schedule(conn, due, now)
         raised = planned.escalate(conn, now)

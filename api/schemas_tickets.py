@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from api.schemas_planned import PlannedOut
+
 ManualClass = Literal["entrapment", "elevator_fault", "urgent", "general", "comms"]
 
 
@@ -234,6 +236,10 @@ class BoardOut(BaseModel):
     handovers_overdue: list[HandoverFlag] = Field(
         default_factory=list,
         description="handovers not accepted within the grace period after their shift ended",
+    )
+    planned: list[PlannedOut] = Field(
+        default_factory=list,
+        description="planned work to see to: overdue orders and certificate renewals",
     )
 
 

@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from core.rules import Duration
 
 DEFAULT_START = date(2026, 1, 1)  # the anchor of every-N plans when the site gives none
-DEFAULT_GRACE = timedelta(days=7)  # how long a usage-based occurrence is due for
+DEFAULT_GRACE = timedelta(days=7)
+DEFAULT_CERTIFICATE_NOTICE = timedelta(days=30)  # how long a usage-based occurrence is due for
 ANY_ROLE = "*"
 
 _EVERY = re.compile(r"^\s*(\d+)\s*(hours?|days?|weeks?|months?)\s*$")
@@ -224,6 +225,8 @@ class MaintenanceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     start: date = DEFAULT_START  # every-N plans count from this local date
+    # a ledger certificate expiring within this becomes a planned order (and shows on the board)
+    certificate_notice: Duration = DEFAULT_CERTIFICATE_NOTICE
     plans: list[PlanOverride] = Field(default_factory=list)
 
 

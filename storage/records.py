@@ -121,7 +121,7 @@ def full_metadata() -> sa.MetaData:
     """``metadata`` with every table of the records DB registered on it."""
     # each table module registers on ``metadata`` when imported: import them all, so that a
     # fresh database gets the whole schema whichever process opens it first
-    from storage import api_keys, handovers, logbook, planned, tickets  # noqa: F401
+    from storage import api_keys, handovers, ledger, logbook, planned, tickets  # noqa: F401
 
     return metadata
 

@@ -13,11 +13,14 @@ from api.board_view import fire_details, fold_held_back, machine_tiles
 from api.context import ApiContext, ContextDep
 from api.deps import AlertsDep, TicketsDep
 from api.handover import ensure_drafts
+from api.routes.planned import planned_out
+from api.schemas_planned import PlannedOut
 from api.schemas_tickets import AlertOut, BoardOut, HandoverFlag, SilenceOut
 from api.ticket_views import alert_out, incident_out, ticket_out
 from core.catalogue import KindSpec
 from core.rules import Rule, effective_rules
-from storage import handovers, logbook
+from core.workorders import OPEN, OrderSource
+from storage import handovers, logbook, planned
 from storage.handovers import STATUS_ZH
 from storage.logbook_query import LogQuery, log_event, read_all, read_entry
 
@@ -55,6 +58,7 @@ def board(ctx: ContextDep, tickets: TicketsDep, alerts: AlertsDep) -> BoardOut:
         alarms=alarms,
         tickets=live,
         handovers_overdue=overdue,
+        planned=planned_flags(ctx, now),
     )
 
 
@@ -128,6 +132,14 @@ def silence(
     for entry, sounding in zip(stored, firing, strict=True):
         ctx.events.publish(log_event(entry, sounding.equipment_name))
     return SilenceOut(at=now, by=user.actor, silenced=len(firing))
+
+
+def planned_flags(ctx: ApiContext, now: datetime) -> list[PlannedOut]:
+    """Open planned orders the room should see: overdue ones and certificate renewals."""
+    with ctx.records.engine.connect() as conn:
+        found = planned.find(conn, statuses=OPEN)
+    flagged = [o for o in found if o.overdue(now) or o.source is OrderSource.CERTIFICATE]
+    return [planned_out(ctx, o, now) for o in sorted(flagged, key=lambda o: o.due_by)]
 
 
 def overdue_handovers(ctx: ApiContext) -> list[HandoverFlag]:

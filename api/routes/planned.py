@@ -9,14 +9,13 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, Field
 
 from api.auth import RequireEngineer
 from api.context import ApiContext, ContextDep
 from api.errors import ApiError, not_found
+from api.schemas_planned import DoneIn, PlannedOut, SkipIn
 from core.plans import CATEGORY_ZH
 from core.workorders import (
-    MAX_TEXT,
     STATUS_TEXT,
     Completion,
     OrderAction,
@@ -39,48 +38,6 @@ def planned_repository(ctx: ContextDep) -> PlannedRepository:
 
 
 PlannedDep = Annotated[PlannedRepository, Depends(planned_repository)]
-
-
-class PlannedOut(BaseModel):
-    id: int
-    equipment: str
-    equipment_name: str
-    plan: str
-    name_zh: str
-    category: str
-    category_text: str
-    source: str
-    due_start: datetime
-    due_by: datetime
-    status: OrderStatus
-    status_text: str
-    overdue: bool
-    escalation: int = Field(description="0; 1 supervisor once overdue; 2 manager")
-    allowed: list[str]
-    started_at: datetime | None
-    started_by: str | None
-    finished_at: datetime | None
-    finished_by: str | None
-    on_time: bool
-    skip_reason: str | None
-    result: dict[str, Any] | None = Field(
-        description="checklist, parts, notes and the machine's readings at completion"
-    )
-
-
-class PartIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    quantity: float = Field(gt=0, le=1_000_000)
-
-
-class DoneIn(BaseModel):
-    checklist: dict[str, str] = Field(default_factory=dict, max_length=200)
-    parts: list[PartIn] = Field(default_factory=list, max_length=100)
-    notes: str = Field(default="", max_length=MAX_TEXT)
-
-
-class SkipIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
 def planned_out(ctx: ApiContext, order: PlannedOrder, now: datetime) -> PlannedOut:
