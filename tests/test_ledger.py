@@ -143,8 +143,7 @@ async def test_csv_export_and_import_round_trip(rig: Rig) -> None:
     bad += "nope,?,,,,,,,,,,\r\n"
     refused = await rig.client.post(url, headers=rig.engineer, content=bad.encode("utf-8"))
     assert (
-        refused.status_code == 422
-        and "row 4: unknown equipment 'nope'" in refused.json()["error"]
+        refused.status_code == 422 and "row 4: unknown equipment 'nope'" in refused.json()["error"]
     )
     bad_date = "设备编号,安装日期\r\np-1,明年\r\n"
     refused = await rig.client.post(url, headers=rig.engineer, content=bad_date.encode("utf-8"))
