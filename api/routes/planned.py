@@ -31,8 +31,6 @@ from storage.planned import PlannedRepository
 OrderId = Annotated[int, Path(ge=1, le=2**62, description="the planned order's id")]
 
 router = APIRouter(tags=["planned work"])
-# the records' integer ids (32-bit on PostgreSQL): a larger one is a 422, not a driver error
-OrderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def planned_repository(ctx: ContextDep) -> PlannedRepository:
