@@ -28,9 +28,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from core.plans import Category
+from core.workorders import PlannedOrder
+
 TARGET_TIMELINESS = 0.98
 TARGET_REPEAT = 0.05
 TARGET_CALLBACK = 0.95
+TARGET_PLANNED = 0.98  # 巡检完成率 and 保养完成率
 REPEAT_WINDOW = timedelta(days=30)
 NOT_FAILURES = frozenset({"comms"})
 FINAL = frozenset({"closed", "cancelled"})
@@ -259,3 +263,20 @@ def compute_kpis(
         },
         by_equipment={eq: _reliability(v, 1, start, end) for eq, v in sorted(by_machine.items())},
     )
+
+
+def planned_completion(
+    orders: Iterable[PlannedOrder], start: datetime, end: datetime, now: datetime
+) -> dict[Category, Ratio]:
+    """巡检完成率 and 保养完成率 (DESIGN §8): of the planned orders whose window closed in
+    [start, end) by ``now``, those done within their window (``PlannedOrder.on_time``)."""
+    until = min(end, now)
+    due = [o for o in orders if start <= o.due_by < until]
+    return {
+        category: Ratio(
+            sum(1 for o in due if o.category is category and o.on_time),
+            sum(1 for o in due if o.category is category),
+            TARGET_PLANNED,
+        )
+        for category in Category
+    }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from api.context import ApiContext
+from api.kpis import planned_completion
 from api.lookup import display_name
 from api.report_rows import site_zone
 from api.schemas_reports import PlannedCompliance, PlannedLine
@@ -74,17 +75,18 @@ def month_compliance(
 ) -> PlannedCompliance | None:
     """Due (window closed in the month, by now) and done within the window, per category;
     None when no planned work is recorded for the month."""
-    until = min(end, now)
-    due = [o for o in _orders(ctx, start, end) if start <= o.due_by < until]
-    if not due:
+    orders = _orders(ctx, start, end)
+    rates = planned_completion(orders, start, end, now)
+    if not any(r.total for r in rates.values()):
         return None
-
-    def count(category: Category) -> tuple[int, int]:
-        mine = [o for o in due if o.category is category]
-        return len(mine), sum(1 for o in mine if o.on_time)
-
-    inspections_due, inspections_done = count(Category.INSPECTION)
-    maintenance_due, maintenance_done = count(Category.MAINTENANCE)
+    inspections_due, inspections_done = (
+        rates[Category.INSPECTION].total,
+        rates[Category.INSPECTION].met,
+    )
+    maintenance_due, maintenance_done = (
+        rates[Category.MAINTENANCE].total,
+        rates[Category.MAINTENANCE].met,
+    )
     return PlannedCompliance(
         inspections_due=inspections_due,
         inspections_done=inspections_done,

@@ -279,5 +279,12 @@ class KpisOut(BaseModel):
     callback_on_time: RatioOut
     open_now: int
     overdue_now: int
+    inspection_completion: RatioOut = Field(
+        description="巡检完成率: inspection orders done within their window ÷ those whose "
+        "window closed in the period"
+    )
+    maintenance_completion: RatioOut = Field(
+        description="保养完成率: maintenance orders done within their window ÷ those due"
+    )
     by_kind: dict[str, ReliabilityOut]
     by_equipment: dict[str, ReliabilityOut]

@@ -20,11 +20,11 @@ from api import ApiContext
 from core.clock import FakeClock
 from core.readings import Reading
 from core.site import Site, parse_site
-from core.workorders import OrderStatus, PlannedOrder
+from core.workorders import OrderAction, OrderStatus, PlannedOrder
 from storage import RecordsDB, SqliteTimeSeriesStore, site_tags
 from storage.api_keys import Role
 from storage.logbook import logbook
-from storage.planned import find, planned_orders
+from storage.planned import PlannedRepository, find, planned_orders
 from tests.api_support import auth, client_for, new_key
 from tests.servers.postgres import Postgres
 from tests.test_plans import GOLDEN
@@ -296,5 +296,44 @@ def test_overdue_escalates_supervisor_then_manager(tmp_path: Path) -> None:
         )
         assert ("check", 2) in [(o.plan, level) for o, level in raised]
         assert {o.status for o in p.orders()} == {OrderStatus.SCHEDULED}
+    finally:
+        p.close()
+
+
+async def test_completion_rates_in_kpis(tmp_path: Path) -> None:
+    """巡检完成率 / 保养完成率: orders whose window closed in the period, done within it.
+    By hand: checks created 5 Jan (due 7 Jan, done on time), 8 Jan (due 9 Jan) and, made up
+    on 20 Jan after the planner stood still, the last 7 days' (14 and 16 Jan, due by 19 Jan;
+    9 and 12 Jan are past the catch-up): 1 of 4 on time. The elevator's
+    1-16 January maintenance done on the 17th is late: 0 of 1."""
+    p = Planners(tmp_path, f"sqlite:///{tmp_path / 'records.db'}")
+    repo = PlannedRepository(p.records.engine)
+    try:
+        at = datetime(2026, 1, 5, 9, tzinfo=TZ)
+        plan_and_escalate(p.site, p.store, p.records.engine, at)
+        check = next(o for o in p.orders() if o.plan == "check")
+        repo.act(check.id, OrderAction.DONE, "张工", at + timedelta(hours=1))
+        plan_and_escalate(p.site, p.store, p.records.engine, datetime(2026, 1, 8, 9, tzinfo=TZ))
+        lift = next(o for o in p.orders() if o.plan == "maintain")
+        repo.act(lift.id, OrderAction.DONE, "张工", datetime(2026, 1, 17, 2, tzinfo=TZ))
+        now = datetime(2026, 1, 20, 9, tzinfo=TZ)
+        plan_and_escalate(p.site, p.store, p.records.engine, now)
+        viewer = new_key(p.records, Role.VIEWER)
+        clock = FakeClock(now.astimezone(UTC))
+        async with client_for(ApiContext(p.site, p.store, p.records, clock=clock)) as client:
+            kpis = await client.get(
+                "/api/v1/kpis?start=2026-01-01T00:00&end=2026-01-20T00:00", headers=auth(viewer)
+            )
+        body = kpis.json()
+        assert (body["inspection_completion"]["met"], body["inspection_completion"]["total"]) == (
+            1,
+            4,
+        )
+        assert body["inspection_completion"]["target"] == 0.98
+        assert body["inspection_completion"]["on_target"] is False
+        assert (body["maintenance_completion"]["met"], body["maintenance_completion"]["total"]) == (
+            0,
+            1,
+        )
     finally:
         p.close()

@@ -1,4 +1,5 @@
-"""Maintenance KPIs over a period (timeliness, repeat repairs, callback, MTTR, MTBF)."""
+"""Maintenance KPIs over a period (timeliness, repeat repairs, callback, MTTR, MTBF, and the
+completion rates of rounds and planned maintenance)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from fastapi import APIRouter
 
 from api.context import ContextDep
 from api.errors import bad_request
-from api.kpis import REPEAT_WINDOW, Ratio, Reliability, compute_kpis
+from api.kpis import REPEAT_WINDOW, Ratio, Reliability, compute_kpis, planned_completion
+from api.report_planned import MAX_ORDERS
 from api.schemas_tickets import KpisOut, RatioOut, ReliabilityOut
 from api.ticket_views import facts
 from api.timeparams import window
+from core.plans import Category
+from storage import planned
 from storage.ticket_queries import tickets_since
 
 router = APIRouter(tags=["kpis"])
@@ -47,6 +51,8 @@ def get_kpis(
         raise bad_request(f"start ({lo.isoformat()}) must be before end ({hi.isoformat()})")
     with ctx.records.engine.connect() as conn:
         rows = tickets_since(conn, lo - REPEAT_WINDOW)
+        orders = planned.find(conn, due_from=lo, due_to=hi, limit=MAX_ORDERS)
+    completion = planned_completion(orders, lo, hi, now)
     kinds = {eq.id: eq.kind for eq in ctx.site.equipment}
     k = compute_kpis([facts(r) for r in rows], kinds, lo, hi, now, zone)
     return KpisOut(
@@ -61,6 +67,8 @@ def get_kpis(
         callback_on_time=_ratio(k.callback_on_time),
         open_now=k.open_now,
         overdue_now=k.overdue_now,
+        inspection_completion=_ratio(completion[Category.INSPECTION]),
+        maintenance_completion=_ratio(completion[Category.MAINTENANCE]),
         by_kind={kind: _reliability(r) for kind, r in k.by_kind.items()},
         by_equipment={eq: _reliability(r) for eq, r in k.by_equipment.items()},
     )
