@@ -252,31 +252,39 @@ class HandoverFlag(BaseModel):
 
 
 class RatioOut(BaseModel):
-    met: int
-    total: int
-    value: float | None
-    target: float
+    numerator: int
+    denominator: int
+    value: float | None = Field(description="numerator ÷ denominator; null when nothing counts")
+    target: float | None
     on_target: bool | None
 
 
-class ReliabilityOut(BaseModel):
-    tickets: int
-    failures: int
-    repairs: int
+class KpiGroupOut(BaseModel):
+    """The KPIs of one machine kind, or of the whole site (``*``); definitions in
+    ``core/kpis.py``."""
+
+    repair_cycles: int
+    cancelled: int
+    timeliness: RatioOut = Field(description="维修及时率")
+    repeat_repairs: RatioOut = Field(description="返修率 (target: at most)")
+    callback: RatioOut = Field(description="回访率: called back within one working day")
+    satisfaction: RatioOut = Field(description="满意率")
+    good_order: float | None = Field(
+        description="完好率: (machine_hours − down_hours) ÷ machine_hours (target ≥ 0.98)"
+    )
+    good_order_on_target: bool | None
     mttr_hours: float | None
     mtbf_hours: float | None
+    failures: int
+    machine_hours: float
+    down_hours: float
+    comms_cycles: int = Field(description="comms-loss cycles, reported apart from repairs")
+    comms_mttr_hours: float | None
 
 
 class KpisOut(BaseModel):
     start: datetime
     end: datetime
-    tickets: int
-    cancelled: int
-    respond_on_time: RatioOut
-    on_site_on_time: RatioOut
-    timeliness: RatioOut
-    repeat_repairs: RatioOut
-    callback_on_time: RatioOut
     open_now: int
     overdue_now: int
     inspection_completion: RatioOut = Field(
@@ -286,5 +294,5 @@ class KpisOut(BaseModel):
     maintenance_completion: RatioOut = Field(
         description="保养完成率: maintenance orders done within their window ÷ those due"
     )
-    by_kind: dict[str, ReliabilityOut]
-    by_equipment: dict[str, ReliabilityOut]
+    site: KpiGroupOut = Field(description="all machines")
+    by_kind: dict[str, KpiGroupOut]

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.catalogue import SignalSpec, SignalType, load_catalogue
+from core.kpis import KpiSqlParams, kpi_sql
 from core.site import Site, load_site
 from core.subjects import gateway_key, gateway_subject
 from dashboards.grafana import (
@@ -152,6 +153,19 @@ class Builder:
         )
 
     # ---- pieces
+    def kpi(self, select: str) -> Query:
+        """A stat over the site's KPIs (``core.kpis``, the definitions ``/kpis`` runs too)
+        for the dashboard's time range and machines."""
+        params = KpiSqlParams(
+            "postgresql",
+            [(eq.id, eq.kind) for eq in self.site.equipment],
+            start="CAST($__timeFrom() AS timestamptz)",
+            end="CAST($__timeTo() AS timestamptz)",
+            now="now()",
+            machine_filter=self.sql_scope(),
+        )
+        return sql(f"SELECT {select} FROM ({kpi_sql(params)}) k WHERE grp = '*'")
+
     def spec(self, kind: str, signal: str) -> SignalSpec:
         return self.catalogue.signal(kind, signal)
 
@@ -756,41 +770,29 @@ class Builder:
                     width=4,
                 ),
                 stat(
-                    "及时率 Response timeliness",
-                    sql(
-                        "SELECT 100.0 * count(*) FILTER (WHERE acknowledged_at <= respond_by) "
-                        "/ NULLIF(count(*) FILTER (WHERE respond_by IS NOT NULL "
-                        "AND (acknowledged_at IS NOT NULL OR respond_by < now())), 0) "
-                        "AS timeliness FROM tickets "
-                        f"WHERE $__timeFilter(opened_at) AND {self.sql_scope()}"
-                    ),
+                    "维修及时率 Repair timeliness",
+                    self.kpi("100.0 * timely / NULLIF(timely_due, 0) AS timeliness"),
                     unit="percent",
                     thresholds=[(None, RED), (98, GREEN)],
                     width=4,
-                    description="Tickets acknowledged by their respond-by time, of those due "
-                    "(target ≥ 98 %).",
+                    description="Repair cycles that met every deadline, of those whose "
+                    "deadlines have all fallen due or been met (core/kpis.py; target ≥ 98 %).",
                 ),
                 stat(
                     "返修率 Repeat repairs",
-                    sql(
-                        "SELECT 100.0 * count(*) FILTER (WHERE cycle > 1) / NULLIF(count(*), 0) "
-                        f"AS repeat_pct FROM tickets WHERE $__timeFilter(opened_at) "
-                        f"AND {self.sql_scope()}"
-                    ),
+                    self.kpi("100.0 * repeats / NULLIF(resolved, 0) AS repeat_pct"),
                     unit="percent",
                     thresholds=[(None, GREEN), (5, RED)],
                     width=4,
-                    description="Tickets reopened because the fault came back (target ≤ 5 %).",
+                    description="Resolved repair cycles followed within 30 days by a reopen or "
+                    "a new ticket for the same fault on the same machine (target ≤ 5 %).",
                 ),
                 stat(
                     "平均修复时间 MTTR",
-                    sql(
-                        "SELECT avg(extract(epoch FROM resolved_at - opened_at)) AS mttr "
-                        "FROM tickets WHERE resolved_at IS NOT NULL "
-                        f"AND $__timeFilter(opened_at) AND {self.sql_scope()}"
-                    ),
+                    self.kpi("mttr_hours * 3600 AS mttr"),
                     unit="s",
                     width=4,
+                    description="Mean of resolved − cycle start over resolved repair cycles.",
                 ),
                 stat(
                     "已升级 Escalated",
@@ -800,6 +802,38 @@ class Builder:
                     ),
                     thresholds=[(None, GREEN), (1, RED)],
                     width=4,
+                ),
+                stat(
+                    "回访率 Callbacks in time",
+                    self.kpi("100.0 * called_back / NULLIF(callback_due, 0) AS callback_pct"),
+                    unit="percent",
+                    thresholds=[(None, RED), (95, GREEN)],
+                    width=6,
+                    description="Resolved repair cycles called back within one working day "
+                    "(site calendar; target ≥ 95 %).",
+                ),
+                stat(
+                    "满意率 Satisfaction",
+                    self.kpi("100.0 * satisfied / NULLIF(callbacks, 0) AS satisfied_pct"),
+                    unit="percent",
+                    width=6,
+                ),
+                stat(
+                    "完好率 Equipment in good order",
+                    self.kpi(
+                        "100.0 * (1 - down_hours / NULLIF(machine_hours, 0)) AS good_order_pct"
+                    ),
+                    unit="percent",
+                    thresholds=[(None, RED), (98, GREEN)],
+                    width=6,
+                    description="Machine-hours without an open repair cycle (target ≥ 98 %).",
+                ),
+                stat(
+                    "平均故障间隔 MTBF",
+                    self.kpi("(machine_hours - down_hours) / NULLIF(failures, 0) AS mtbf"),
+                    unit="h",
+                    width=6,
+                    description="Operating hours ÷ failures (trips, faults, entrapments).",
                 ),
                 table(
                     "未完工单 Open tickets by nearest deadline",

@@ -11,8 +11,10 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from core.kpis import KpiRow
 from core.notices import AlertNotice, TicketNotice
 from core.tickets import Callback, Cycle, Due, Ticket, TicketPolicy, TicketStatus
+from storage.kpi_queries import kpis
 from storage.ticket_desk import ack_alert, open_manual_ticket
 from storage.ticket_queries import (
     IncidentRecord,
@@ -54,6 +56,20 @@ class TicketRepository:
         """One page, newest first (paged in SQL), and how many match in all."""
         with self._engine.connect() as conn:
             return find_tickets(conn, f, now, limit, offset)
+
+    def kpis(
+        self, machines: list[tuple[str, str]], start: datetime, end: datetime, now: datetime
+    ) -> dict[str, KpiRow]:
+        """The KPIs (``core.kpis``) of the cycles started in [start, end), as of ``now``."""
+        with self._engine.connect() as conn:
+            return kpis(conn, machines, start, end, now)
+
+    def counts_now(self, now: datetime) -> tuple[int, int]:
+        """(live tickets, overdue ones) at ``now``, counted in SQL."""
+        with self._engine.connect() as conn:
+            live = find_tickets(conn, TicketFilter(live_only=True), now, limit=1)[1]
+            overdue = find_tickets(conn, TicketFilter(overdue=True), now, limit=1)[1]
+        return live, overdue
 
     def live(self, now: datetime) -> list[Ticket]:
         with self._engine.connect() as conn:

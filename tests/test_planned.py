@@ -325,13 +325,19 @@ async def test_completion_rates_in_kpis(tmp_path: Path) -> None:
                 "/api/v1/kpis?start=2026-01-01T00:00&end=2026-01-20T00:00", headers=auth(viewer)
             )
         body = kpis.json()
-        assert (body["inspection_completion"]["met"], body["inspection_completion"]["total"]) == (
+        assert (
+            body["inspection_completion"]["numerator"],
+            body["inspection_completion"]["denominator"],
+        ) == (
             1,
             4,
         )
         assert body["inspection_completion"]["target"] == 0.98
         assert body["inspection_completion"]["on_target"] is False
-        assert (body["maintenance_completion"]["met"], body["maintenance_completion"]["total"]) == (
+        assert (
+            body["maintenance_completion"]["numerator"],
+            body["maintenance_completion"]["denominator"],
+        ) == (
             0,
             1,
         )

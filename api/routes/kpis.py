@@ -1,5 +1,5 @@
-"""Maintenance KPIs over a period (timeliness, repeat repairs, callback, MTTR, MTBF, and the
-completion rates of rounds and planned maintenance)."""
+"""Maintenance KPIs over a period (DESIGN §8): repairs defined once in ``core/kpis.py``, as
+SQL the Grafana panels run too; the completion rates of rounds and planned maintenance."""
 
 from __future__ import annotations
 
@@ -9,39 +9,57 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 
 from api.context import ContextDep
+from api.deps import TicketsDep
 from api.errors import bad_request
-from api.kpis import REPEAT_WINDOW, Ratio, Reliability, compute_kpis, planned_completion
+from api.kpis import planned_completion
 from api.report_planned import MAX_ORDERS
-from api.schemas_tickets import KpisOut, RatioOut, ReliabilityOut
-from api.ticket_views import facts
+from api.schemas_tickets import KpiGroupOut, KpisOut, RatioOut
 from api.timeparams import window
+from core.kpis import TARGETS, KpiRow
 from core.plans import Category
 from storage import planned
-from storage.ticket_queries import tickets_since
 
 router = APIRouter(tags=["kpis"])
 
 
-def _ratio(r: Ratio) -> RatioOut:
-    return RatioOut(met=r.met, total=r.total, value=r.value, target=r.target, on_target=r.on_target)
+def _ratio(n: int, d: int, target: float | None, at_least: bool = True) -> RatioOut:
+    value = n / d if d else None
+    on_target = None
+    if value is not None and target is not None:
+        on_target = value >= target if at_least else value <= target
+    return RatioOut(numerator=n, denominator=d, value=value, target=target, on_target=on_target)
 
 
-def _reliability(r: Reliability) -> ReliabilityOut:
-    return ReliabilityOut(
-        tickets=r.tickets,
-        failures=r.failures,
-        repairs=r.repairs,
-        mttr_hours=r.mttr_hours,
-        mtbf_hours=r.mtbf_hours,
+def group_out(k: KpiRow) -> KpiGroupOut:
+    """One group's KPIs with their targets."""
+    return KpiGroupOut(
+        repair_cycles=k.repair_cycles,
+        cancelled=k.cancelled,
+        timeliness=_ratio(k.timely, k.timely_due, TARGETS["timeliness"]),
+        repeat_repairs=_ratio(k.repeats, k.resolved, TARGETS["repeat"], at_least=False),
+        callback=_ratio(k.called_back, k.callback_due, TARGETS["callback"]),
+        satisfaction=_ratio(k.satisfied, k.callbacks, None),
+        good_order=k.good_order,
+        good_order_on_target=None
+        if k.good_order is None
+        else k.good_order >= TARGETS["good_order"],
+        mttr_hours=k.mttr_hours,
+        mtbf_hours=k.mtbf_hours,
+        failures=k.failures,
+        machine_hours=k.machine_hours,
+        down_hours=k.down_hours,
+        comms_cycles=k.comms_cycles,
+        comms_mttr_hours=k.comms_mttr_hours,
     )
 
 
 @router.get("/kpis", response_model=KpisOut)
 def get_kpis(
-    ctx: ContextDep, start: datetime | None = None, end: datetime | None = None
+    ctx: ContextDep, repo: TicketsDep, start: datetime | None = None, end: datetime | None = None
 ) -> KpisOut:
-    """KPIs of the tickets opened in [start, end) (default: the last 30 days up to now);
-    the definitions are in ``api/kpis.py`` and the README."""
+    """KPIs of the repair cycles started in [start, end) (default: the last 30 days up to
+    now), per machine kind and for the site; the definitions are in ``core/kpis.py`` and the
+    README."""
     now = ctx.clock.now()
     zone = ZoneInfo(ctx.site.site.timezone)
     lo, hi = window(start, end, zone)  # a time without offset is the site's local time
@@ -49,26 +67,20 @@ def get_kpis(
     lo = lo or hi - timedelta(days=30)
     if lo >= hi:
         raise bad_request(f"start ({lo.isoformat()}) must be before end ({hi.isoformat()})")
+    machines = [(eq.id, eq.kind) for eq in ctx.site.equipment]
+    rows = repo.kpis(machines, lo, hi, now)
+    live, overdue = repo.counts_now(now)
     with ctx.records.engine.connect() as conn:
-        rows = tickets_since(conn, lo - REPEAT_WINDOW)
         orders = planned.find(conn, due_from=lo, due_to=hi, limit=MAX_ORDERS)
     completion = planned_completion(orders, lo, hi, now)
-    kinds = {eq.id: eq.kind for eq in ctx.site.equipment}
-    k = compute_kpis([facts(r) for r in rows], kinds, lo, hi, now, zone)
+    inspection, maintenance = completion[Category.INSPECTION], completion[Category.MAINTENANCE]
     return KpisOut(
-        start=k.start,
-        end=k.end,
-        tickets=k.tickets,
-        cancelled=k.cancelled,
-        respond_on_time=_ratio(k.respond_on_time),
-        on_site_on_time=_ratio(k.on_site_on_time),
-        timeliness=_ratio(k.timeliness),
-        repeat_repairs=_ratio(k.repeat_repairs),
-        callback_on_time=_ratio(k.callback_on_time),
-        open_now=k.open_now,
-        overdue_now=k.overdue_now,
-        inspection_completion=_ratio(completion[Category.INSPECTION]),
-        maintenance_completion=_ratio(completion[Category.MAINTENANCE]),
-        by_kind={kind: _reliability(r) for kind, r in k.by_kind.items()},
-        by_equipment={eq: _reliability(r) for eq, r in k.by_equipment.items()},
+        start=lo,
+        end=hi,
+        open_now=live,
+        overdue_now=overdue,
+        inspection_completion=_ratio(inspection.met, inspection.total, inspection.target),
+        maintenance_completion=_ratio(maintenance.met, maintenance.total, maintenance.target),
+        site=group_out(rows["*"]),
+        by_kind={k: group_out(v) for k, v in rows.items() if k != "*"},
     )

@@ -22,7 +22,12 @@ import yaml
 from core.site import Site, load_site, parse_site
 from dashboards.build import Builder, all_queries
 from dashboards.grafana import Query
+from storage import RecordsDB
+from storage.kpi_queries import kpis
+from tests.kpi_cases import KpiCase, load_cases, load_into
 from tests.servers.postgres import Postgres
+
+KPI_CASES = load_cases()
 
 # the tickets schema and the alert engine come from the alerts package
 rig_module = pytest.importorskip("tests.alerts.rig", reason="needs the alerts package")
@@ -99,6 +104,7 @@ def grafana_sql(
 ) -> str:
     """The SQL Grafana's PostgreSQL datasource would run for this range and these variables."""
     frm, to = start.isoformat(), end.isoformat()
+    text = text.replace("$__timeFrom()", f"'{frm}'").replace("$__timeTo()", f"'{to}'")
     text = re.sub(r"\$__timeFilter\(([\w.]+)\)", rf"\1 BETWEEN '{frm}' AND '{to}'", text)
     text = re.sub(
         r"\$__timeGroupAlias\(([\w.]+), '1d'\)",
@@ -204,3 +210,41 @@ def test_the_machine_variable_lists_names_of_the_chosen_buildings(postgres: Post
                 assert rows == expected, (d.uid, building.id)
     finally:
         engine.dispose()
+
+
+# the KPI panels and the golden cases' names for what they show (core.kpis.KpiRow)
+KPI_PANELS = {
+    "维修及时率 Repair timeliness": ("timeliness", 100.0),
+    "返修率 Repeat repairs": ("repeat_rate", 100.0),
+    "回访率 Callbacks in time": ("callback_rate", 100.0),
+    "满意率 Satisfaction": ("satisfaction", 100.0),
+    "完好率 Equipment in good order": ("good_order", 100.0),
+    "平均修复时间 MTTR": ("mttr_hours", 3600.0),
+    "平均故障间隔 MTBF": ("mtbf_hours", 1.0),
+}
+
+
+@pytest.mark.parametrize("case", KPI_CASES, ids=[c.name for c in KPI_CASES])
+def test_kpi_panels_give_the_golden_numbers(case: KpiCase, postgres: Postgres) -> None:
+    """The golden cases loaded into PostgreSQL, read through the panels' own SQL (Grafana's
+    clock set to the case's now), give the numbers ``/kpis`` gives."""
+    records = RecordsDB(postgres.create_database())
+    panels = {title: q for uid, title, q in all_queries(case.site) if uid.endswith("-tickets")}
+    machines = [eq.id for eq in case.site.equipment]
+    try:
+        load_into(case, records)
+        with records.engine.connect() as conn:
+            reference = kpis(conn, case.machines, case.start, case.end, case.now)["*"]
+            for title, (name, scale) in KPI_PANELS.items():
+                text = grafana_sql(panels[title].text, case.start, case.end, machines)
+                text = text.replace("now()", f"CAST('{case.now.isoformat()}' AS timestamptz)")
+                [(value,)] = conn.exec_driver_sql(text).all()
+                want = getattr(reference, name)
+                expected = case.expected["*"].get(name, want)
+                assert want == pytest.approx(expected, abs=1e-5)
+                if want is None:
+                    assert value is None, title
+                else:
+                    assert float(value) == pytest.approx(want * scale, rel=1e-6), title
+    finally:
+        records.close()
