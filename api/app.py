@@ -80,4 +80,11 @@ def create_app(context: ApiContext, *, open_reads: bool = False) -> FastAPI:
         """The shift handover page (交接班): read, sign off, accept; data from the API."""
         return handover_html
 
+    rounds_html = resources.files("api").joinpath("static/rounds.html").read_text("utf-8")
+
+    @app.get("/rounds", response_class=HTMLResponse, include_in_schema=False)
+    def rounds_page() -> str:
+        """The inspection round on a phone (巡检): live values, checklist, results."""
+        return rounds_html
+
     return app

@@ -206,8 +206,10 @@ def act(
     completion: Completion | None = None,
     reason: str | None = None,
     readings: dict[str, Any] | None = None,
+    contradictions: list[str] | None = None,
 ) -> PlannedOrder:
-    """Take one step; raises OrderError for an unknown order or a step it cannot take."""
+    """Take one step; raises OrderError for an unknown order or a step it cannot take.
+    ``contradictions``: the checklist answers the telemetry contradicts, flagged on the record."""
     order = get(conn, order_id)
     if order is None:
         raise OrderError(f"no planned order {order_id}")
@@ -230,11 +232,14 @@ def act(
             "parts": [asdict(p) for p in done.parts],
             "notes": done.notes,
             "readings": readings or {},
+            "contradictions": contradictions or [],
         }
         values["result"] = json.dumps(result, ensure_ascii=False, sort_keys=True)
         data["result"] = result
         if not order.on_time and now >= order.due_by:
             text += "（逾期完成）"
+        if contradictions:
+            text += "；与遥测不符：" + "；".join(contradictions)
     changed = conn.execute(
         planned_orders.update()
         .where(planned_orders.c.id == order.id, planned_orders.c.status == order.status.value)

@@ -14,7 +14,9 @@ from api.auth import RequireEngineer
 from api.context import ApiContext, ContextDep
 from api.errors import ApiError, not_found
 from api.schemas_planned import DoneIn, PlannedOut, SkipIn
+from core.checklists import checklist, contradictions
 from core.plans import CATEGORY_ZH
+from core.readings import Quality
 from core.workorders import (
     STATUS_TEXT,
     Completion,
@@ -135,6 +137,17 @@ def done_planned(
     completion = Completion(
         dict(body.checklist), tuple(PartUsed(p.name, p.quantity) for p in body.parts), body.notes
     )
+    readings = readings_now(ctx, order.equipment)
+    telemetry = {
+        signal: r["raw"] for signal, r in readings.items() if r["quality"] == Quality.GOOD.value
+    }
+    try:
+        kind = ctx.site.machine(order.equipment).kind
+    except KeyError:
+        kind = ""
+    flags = contradictions(kind, completion.checklist, telemetry)
+    for r in readings.values():
+        del r["raw"]
     return _act(
         ctx,
         repo,
@@ -142,7 +155,8 @@ def done_planned(
         OrderAction.DONE,
         user.actor,
         completion=completion,
-        readings=readings_now(ctx, order.equipment),
+        readings=readings,
+        contradictions=flags,
     )
 
 
@@ -168,8 +182,19 @@ def readings_now(ctx: ApiContext, equipment: str) -> dict[str, Any]:
         spec = kind.signals.get(signal)
         value = spec.present(reading.value) if spec is not None else reading.value
         out[signal] = {
+            "raw": reading.value,
             "value": value,
             "ts": reading.ts.isoformat(),
             "quality": str(reading.quality),
         }
     return out
+
+
+@router.get("/rounds/checklists")
+def round_checklists(ctx: ContextDep) -> dict[str, list[dict[str, Any]]]:
+    """The inspection checklist (巡检表) of each kind on the site: items and their answers."""
+    kinds = sorted({eq.kind for eq in ctx.site.equipment})
+    return {
+        kind: [i.model_dump(include={"item", "name_zh", "answers"}) for i in checklist(kind)]
+        for kind in kinds
+    }
