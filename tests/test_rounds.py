@@ -27,7 +27,7 @@ from tests.servers.chromium import Chromium, Page, chromium_binary
 from tests.servers.ports import free_port, wait_listening
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "docs" / "rounds"
+SCREENSHOTS = ROOT / "test-artifacts"  # docs/rounds/ keeps the copy the README shows
 NOW = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # Monday 09:30 in Shanghai
 
 
