@@ -32,9 +32,20 @@ class PlannedOut(BaseModel):
     finished_by: str | None
     on_time: bool
     skip_reason: str | None
+    test_runs: list[RunOut] = Field(
+        default_factory=list,
+        description="an open test-run order: the runs seen in the telemetry in its window, "
+        "any of which can be given as its record (done with test_run_start)",
+    )
     result: dict[str, Any] | None = Field(
         description="checklist, parts, notes and the machine's readings at completion"
     )
+
+
+class RunOut(BaseModel):
+    start: datetime
+    end: datetime
+    minutes: float
 
 
 class PartIn(BaseModel):
@@ -46,6 +57,9 @@ class DoneIn(BaseModel):
     checklist: dict[str, str] = Field(default_factory=dict, max_length=200)
     parts: list[PartIn] = Field(default_factory=list, max_length=100)
     notes: str = Field(default="", max_length=MAX_TEXT)
+    test_run_start: datetime | None = Field(
+        default=None, description="the start of a run seen in the telemetry: the test's record"
+    )
 
 
 class SkipIn(BaseModel):

@@ -10,8 +10,9 @@ open as long again as its window. Done within the window counts in 保养完成�
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -142,3 +143,39 @@ def occurrence_key(equipment: str, plan: str, due_start: datetime) -> str:
     """The identity of one occurrence (unique in the records): the same occurrence scheduled
     by a restarted or a second scheduler is the same order."""
     return f"{equipment}:{plan}:{int(due_start.timestamp())}"
+
+
+MIN_TEST_RUN = timedelta(minutes=5)  # shorter runs are starts, not a test run
+
+
+@dataclass(frozen=True, slots=True)
+class RunSeen:
+    """A run of the machine seen in the telemetry (``running`` true from start to end)."""
+
+    start: datetime
+    end: datetime
+
+    @property
+    def minutes(self) -> float:
+        return (self.end - self.start).total_seconds() / 60
+
+
+def runs_seen(
+    samples: Sequence[tuple[datetime, bool]], now: datetime, shortest: timedelta = MIN_TEST_RUN
+) -> list[RunSeen]:
+    """The runs of at least ``shortest`` in time-ordered ``running`` samples: each from the
+    first true to the first false after it (or the last sample, when it is still running)."""
+    out: list[RunSeen] = []
+    began: datetime | None = None
+    last: datetime | None = None
+    for ts, running in samples:
+        if running and began is None:
+            began = ts
+        elif not running and began is not None:
+            if ts - began >= shortest:
+                out.append(RunSeen(began, ts))
+            began = None
+        last = ts
+    if began is not None and last is not None and last - began >= shortest:
+        out.append(RunSeen(began, min(last, now)))
+    return out

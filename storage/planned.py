@@ -207,6 +207,7 @@ def act(
     reason: str | None = None,
     readings: dict[str, Any] | None = None,
     contradictions: list[str] | None = None,
+    test_run: dict[str, Any] | None = None,
 ) -> PlannedOrder:
     """Take one step; raises OrderError for an unknown order or a step it cannot take.
     ``contradictions``: the checklist answers the telemetry contradicts, flagged on the record."""
@@ -234,6 +235,10 @@ def act(
             "readings": readings or {},
             "contradictions": contradictions or [],
         }
+        if test_run is not None:  # a run seen in the telemetry, given as the test's record
+            result["test_run"] = test_run
+            text += f"；试运行记录 {test_run['minutes']} 分钟"
+
         values["result"] = json.dumps(result, ensure_ascii=False, sort_keys=True)
         data["result"] = result
         if not order.on_time and now >= order.due_by:

@@ -4,6 +4,7 @@ PostgreSQL), escalation, and the lifecycle through the API with readings attache
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -341,5 +342,59 @@ async def test_completion_rates_in_kpis(tmp_path: Path) -> None:
             0,
             1,
         )
+    finally:
+        p.close()
+
+
+async def test_a_fire_pump_test_run_seen_in_the_telemetry_is_offered_as_the_record(
+    tmp_path: Path,
+) -> None:
+    raw = copy.deepcopy(SITE)
+    raw["equipment"].append(
+        {
+            "id": "fp-1",
+            "kind": "pump",
+            "name": "消防泵",
+            "building": "b1",
+            "role": "fire",
+            "source": {"mqtt": {}},
+        }
+    )
+    p = Planners(tmp_path, f"sqlite:///{tmp_path / 'records.db'}")
+    p.site = parse_site(raw)
+    now = datetime(2026, 2, 10, 12, tzinfo=TZ)
+    clock = FakeClock(now.astimezone(UTC))
+    try:
+        plan_and_escalate(p.site, p.store, p.records.engine, now)
+        base = datetime(2026, 2, 10, 9, tzinfo=TZ)
+        minute = timedelta(minutes=1)
+        states = [(0, 0), (1, 1), (3, 0), (30, 1), (50, 0)]  # a 2-minute start, a 20-minute run
+        p.store.write([Reading("fp-1", "running", base + m * minute, float(v)) for m, v in states])
+        key = new_key(p.records, Role.ENGINEER)
+        async with client_for(ApiContext(p.site, p.store, p.records, clock=clock)) as client:
+            orders = (await client.get("/api/v1/planned?equipment=fp-1", headers=auth(key))).json()
+            test = next(o for o in orders if o["plan"] == "test_run")
+            assert test["test_runs"] == [
+                {
+                    "start": "2026-02-10T09:30:00+08:00",
+                    "end": "2026-02-10T09:50:00+08:00",
+                    "minutes": 20.0,
+                }
+            ]
+            service = next(o for o in orders if o["plan"] == "service")
+            assert service["test_runs"] == []  # not a test-run plan
+            url = f"/api/v1/planned/{test['id']}/done"
+            wrong = await client.post(
+                url, headers=auth(key), json={"test_run_start": "2026-02-10T09:01:00+08:00"}
+            )
+            assert wrong.status_code == 409
+            done = await client.post(
+                url,
+                headers=auth(key),
+                json={"test_run_start": "2026-02-10T09:30:00+08:00", "notes": "季度试运行"},
+            )
+        assert done.status_code == 200, done.text
+        assert done.json()["result"]["test_run"]["minutes"] == 20.0
+        assert done.json()["test_runs"] == []  # done: nothing left to offer
     finally:
         p.close()

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from api.auth import RequireEngineer
 from api.context import ApiContext, ContextDep
 from api.errors import ApiError, not_found
-from api.schemas_planned import DoneIn, PlannedOut, SkipIn
+from api.schemas_planned import DoneIn, PlannedOut, RunOut, SkipIn
 from core.checklists import checklist, contradictions
 from core.plans import CATEGORY_ZH
-from core.readings import Quality
+from core.readings import Quality, Reading
 from core.workorders import (
     STATUS_TEXT,
     Completion,
@@ -25,7 +25,9 @@ from core.workorders import (
     OrderStatus,
     PartUsed,
     PlannedOrder,
+    RunSeen,
     escalation_level,
+    runs_seen,
 )
 from storage.planned import PlannedRepository
 
@@ -40,6 +42,30 @@ def planned_repository(ctx: ContextDep) -> PlannedRepository:
 
 
 PlannedDep = Annotated[PlannedRepository, Depends(planned_repository)]
+
+
+MAX_RUN_SAMPLES = 100_000  # a quarter of 1 s samples of one signal would be more: a bound
+
+
+def seen_runs(ctx: ApiContext, order: PlannedOrder, now: datetime) -> list[RunSeen]:
+    """The runs in the telemetry within an open test-run order's window (none for others)."""
+    if not order.open:
+        return []
+    try:
+        eq = ctx.site.machine(order.equipment)
+    except KeyError:
+        return []
+    if not any(p.plan == order.plan and p.test_run for p in ctx.site.plans(eq)):
+        return []
+    history = ctx.store.history(
+        eq.id, "running", order.due_start, min(now, order.due_by), limit=MAX_RUN_SAMPLES
+    )
+    samples = [
+        (r.ts, bool(r.value))
+        for r in history
+        if isinstance(r, Reading) and r.quality is Quality.GOOD and r.value is not None
+    ]
+    return runs_seen(samples, now)
 
 
 def planned_out(ctx: ApiContext, order: PlannedOrder, now: datetime) -> PlannedOut:
@@ -71,6 +97,12 @@ def planned_out(ctx: ApiContext, order: PlannedOrder, now: datetime) -> PlannedO
         on_time=order.on_time,
         skip_reason=order.skip_reason,
         result=order.result,
+        test_runs=[
+            RunOut(
+                start=r.start.astimezone(tz), end=r.end.astimezone(tz), minutes=round(r.minutes, 1)
+            )
+            for r in seen_runs(ctx, order, now)
+        ],
     )
 
 
@@ -146,6 +178,21 @@ def done_planned(
     except KeyError:
         kind = ""
     flags = contradictions(kind, completion.checklist, telemetry)
+    test_run: dict[str, Any] | None = None
+    if body.test_run_start is not None:
+        run = next(
+            (r for r in seen_runs(ctx, order, ctx.clock.now()) if r.start == body.test_run_start),
+            None,
+        )
+        if run is None:
+            raise ApiError(
+                409, "no test run seen in the telemetry starts then", allowed=order.allowed()
+            )
+        test_run = {
+            "start": run.start.isoformat(),
+            "end": run.end.isoformat(),
+            "minutes": round(run.minutes, 1),
+        }
     for r in readings.values():
         del r["raw"]
     return _act(
@@ -157,6 +204,7 @@ def done_planned(
         completion=completion,
         readings=readings,
         contradictions=flags,
+        test_run=test_run,
     )
 
 
