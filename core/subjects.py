@@ -23,7 +23,7 @@ class SubjectKind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Subject:
     kind: SubjectKind
-    key: str  # the machine id, the gateway's HOST:PORT, or the site id
+    key: str  # the machine id, the gateway's HOST:PORT or serial port, or the site id
 
     @classmethod
     def parse(cls, raw: str) -> Subject:
@@ -42,9 +42,15 @@ class Subject:
 
 
 def gateway_key(eq: Equipment) -> str | None:
-    """``HOST:PORT`` of the Modbus TCP gateway a machine is behind, None otherwise."""
+    """The Modbus line a machine is on: ``HOST:PORT`` of its TCP gateway, or the serial port
+    of its RS-485 line (``/dev/ttyUSB0``, ``socket://host:port``) — the connection the
+    collector shares between the devices on it; None for a machine on MQTT."""
     modbus = eq.source.modbus
-    if modbus is None or modbus.host is None:
+    if modbus is None:
+        return None
+    if modbus.serial is not None:
+        return modbus.serial.port
+    if modbus.host is None:
         return None
     return f"{modbus.host}:{modbus.port}"
 
