@@ -239,7 +239,8 @@ class BoardOut(BaseModel):
     )
     planned: list[PlannedOut] = Field(
         default_factory=list,
-        description="planned work to see to: overdue orders and certificate renewals",
+        description="planned work to see to: overdue orders, certificate renewals, and "
+        "rounds of the last day whose answers the telemetry contradicted",
     )
 
 

@@ -398,3 +398,25 @@ async def test_a_fire_pump_test_run_seen_in_the_telemetry_is_offered_as_the_reco
         assert done.json()["test_runs"] == []  # done: nothing left to offer
     finally:
         p.close()
+
+
+def test_the_alert_engine_runs_the_planner(tmp_path: Path) -> None:
+    """The engine process's planner step (AlertService.plan) makes the due orders, and a
+    machine with planned work in progress is one whose alerts page nobody."""
+    from tests.alerts.rig import Rig
+
+    rig = Rig(tmp_path, f"sqlite:///{tmp_path / 'records.db'}")
+    try:
+        rig.service.plan()
+        with rig.records.engine.connect() as conn:
+            orders = find(conn)
+        machines = {eq.id for eq in rig.site.equipment}
+        assert orders and {o.equipment for o in orders} <= machines
+        assert {o.equipment for o in orders} == {
+            eq.id for eq in rig.site.equipment if rig.site.plans(eq)
+        }
+        rig.service.plan()  # again: nothing new
+        with rig.records.engine.connect() as conn:
+            assert len(find(conn)) == len(orders)
+    finally:
+        rig.close()

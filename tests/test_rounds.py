@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
@@ -130,3 +131,9 @@ def test_a_round_on_the_phone_page(
     assert done.result["checklist"] == answers and done.result["notes"] == "泵房地面干燥"
     assert done.result["contradictions"] == ['运行状态: 记录"运行"，遥测为"停止"']
     assert done.result["readings"]["outlet_pressure_mpa"]["value"] == 0.43
+
+    board = httpx.get(
+        f"http://127.0.0.1:{server}/api/v1/board", headers={"Authorization": f"Bearer {key}"}
+    ).json()
+    flagged = [o for o in board["planned"] if o["id"] == check.id]
+    assert flagged and flagged[0]["result"]["contradictions"]

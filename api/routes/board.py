@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ from api.schemas_tickets import AlertOut, BoardOut, HandoverFlag, SilenceOut
 from api.ticket_views import alert_out, incident_out, ticket_out
 from core.catalogue import KindSpec
 from core.rules import Rule, effective_rules
-from core.workorders import OPEN, OrderSource
+from core.workorders import OPEN, OrderSource, OrderStatus
 from storage import handovers, logbook, planned
 from storage.handovers import STATUS_ZH
 from storage.logbook_query import LogQuery, log_event, read_all, read_entry
@@ -27,6 +27,7 @@ from storage.logbook_query import LogQuery, log_event, read_all, read_entry
 router = APIRouter(tags=["board"])
 
 _FAR = datetime.max.replace(tzinfo=UTC)
+FLAG_RECENT = timedelta(days=1)  # a contradicted round stays on the board this long
 
 
 @router.get("/board", response_model=BoardOut)
@@ -135,10 +136,20 @@ def silence(
 
 
 def planned_flags(ctx: ApiContext, now: datetime) -> list[PlannedOut]:
-    """Open planned orders the room should see: overdue ones and certificate renewals."""
+    """Planned work the room should see: open orders overdue, certificate renewals, and
+    rounds of the last day whose answers the telemetry contradicted."""
     with ctx.records.engine.connect() as conn:
         found = planned.find(conn, statuses=OPEN)
+        recent = planned.find(conn, statuses=[OrderStatus.DONE], due_from=now - FLAG_RECENT)
     flagged = [o for o in found if o.overdue(now) or o.source is OrderSource.CERTIFICATE]
+    flagged += [
+        o
+        for o in recent
+        if o.result
+        and o.result.get("contradictions")
+        and o.finished_at is not None
+        and now - o.finished_at <= FLAG_RECENT
+    ]
     return [planned_out(ctx, o, now) for o in sorted(flagged, key=lambda o: o.due_by)]
 
 
