@@ -403,3 +403,40 @@ def usage_left(plan: PlanSpec, used_since_done: float) -> float:
     if usage is None:
         raise ValueError(f"plan {plan.plan} is calendar-based")
     return usage[1] - used_since_done % usage[1]
+
+
+class RouteSpec(BaseModel):
+    """One inspection route (巡检路线) of the site file's ``inspections.routes``: the machines
+    walked together, how often, and optionally the shift it is walked in (its hours become
+    the route's window). Each machine gets the route as an inspection plan ``route_<id>``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=50)
+    name: str = Field(min_length=1, max_length=100)
+    machines: list[str] = Field(min_length=1, max_length=500)
+    shift: str | None = None
+    every: str | None = None
+    weekdays: tuple[Weekday, ...] | None = None
+    times: tuple[time, ...] | None = None
+    window: str | None = None
+
+    def plan(self, shift_hours: str | None = None) -> PlanSpec:
+        """The route as one machine's plan (raises ValidationError for a bad schedule)."""
+        return PlanSpec(
+            plan=f"route_{self.id}",
+            name_zh=self.name,
+            category=Category.INSPECTION,
+            every=self.every,
+            weekdays=self.weekdays,
+            times=self.times,
+            window=self.window or shift_hours,
+        )
+
+
+class InspectionsConfig(BaseModel):
+    """The site file's ``inspections`` section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    routes: list[RouteSpec] = Field(default_factory=list)

@@ -27,7 +27,7 @@ from pydantic import (
 
 from core.calendar import Calendar
 from core.catalogue import Catalogue, load_catalogue
-from core.plans import MaintenanceConfig, PlanError, PlanSpec, plans_for
+from core.plans import InspectionsConfig, MaintenanceConfig, PlanError, PlanSpec, plans_for
 from core.rules import AlertsConfig, RuleError, RuleOverride, effective_rules
 from core.shifts import ShiftsConfig, rota_errors
 from core.tickets import TicketPolicy
@@ -280,6 +280,7 @@ class Site(_Model):
     shifts: ShiftsConfig | None = None  # the duty rota; no handovers without one
     calendar: Calendar = Field(default_factory=Calendar)  # holidays, make-up working days
     maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)  # plan overrides
+    inspections: InspectionsConfig = Field(default_factory=InspectionsConfig)  # 巡检路线
 
     def machine(self, equipment_id: str) -> Equipment:
         for eq in self.equipment:
@@ -295,7 +296,17 @@ class Site(_Model):
 
     def plans(self, eq: Equipment) -> tuple[PlanSpec, ...]:
         """The machine's maintenance and inspection plans (catalogue defaults + overrides)."""
-        return plans_for(eq.id, eq.kind, eq.role, self.maintenance)
+        own = plans_for(eq.id, eq.kind, eq.role, self.maintenance)
+        return own + tuple(
+            route.plan(self._shift_hours(route.shift))
+            for route in self.inspections.routes
+            if eq.id in route.machines
+        )
+
+    def _shift_hours(self, name: str | None) -> str | None:
+        if name is None or self.shifts is None:
+            return None
+        return next((s.hours for s in self.shifts.rota if s.name == name), None)
 
     def telemetry_topic(self, eq: Equipment) -> str:
         """The plantroom-convention topic for ``eq`` (DESIGN §6)."""
@@ -423,6 +434,24 @@ def _check_plans(site: Site, catalogue: Catalogue) -> list[str]:
             errors.append(f"{path}.equipment: unknown equipment '{override.equipment}'")
         if override.kind is not None and override.kind not in catalogue.kinds:
             errors.append(f"{path}.kind: unknown equipment kind '{override.kind}'")
+    shifts = {s.name for s in site.shifts.rota} if site.shifts is not None else set()
+    route_ids: set[str] = set()
+    for i, route in enumerate(site.inspections.routes):
+        path = f"inspections.routes[{i}]"
+        if route.id in route_ids:
+            errors.append(f"{path}.id: duplicate route id '{route.id}'")
+        route_ids.add(route.id)
+        for j, machine in enumerate(route.machines):
+            if machine not in ids:
+                errors.append(f"{path}.machines[{j}]: unknown equipment '{machine}'")
+        if route.shift is not None and route.shift not in shifts:
+            errors.append(f"{path}.shift: no shift '{route.shift}' in shifts.rota")
+        try:
+            route.plan()
+        except ValidationError as err:
+            errors += [f"{path}: {e['msg']}" for e in err.errors()]
+    if any(e.startswith("inspections.") for e in errors):
+        return errors  # the routes' plans cannot be built
     for eq in site.equipment:
         try:
             site.plans(eq)

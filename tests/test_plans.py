@@ -259,3 +259,53 @@ def test_check_shows_each_machines_plans_and_next_due() -> None:
         "plan check              inspection  生活水泵巡检: mon,wed,fri at 00:00; now 2026-03-02"
         in text
     )
+
+
+def test_inspection_routes_are_data_in_the_site_file() -> None:
+    raw = dict(SITE)
+    raw["shifts"] = {
+        "rota": [{"name": "白班", "hours": "08:00-20:00"}, {"name": "夜班", "hours": "20:00-08:00"}]
+    }
+    raw["inspections"] = {
+        "routes": [
+            {
+                "id": "plant_room",
+                "name": "1号楼设备房巡检",
+                "machines": ["p-1", "lift-1"],
+                "times": ["09:00", "15:00"],
+                "shift": "白班",
+            },
+        ]
+    }
+    site = parse_site(raw)
+    for eq_id in ("p-1", "lift-1"):
+        route = {p.plan: p for p in site.plans(site.machine(eq_id))}["route_plant_room"]
+        assert route.category == "inspection" and route.window == "08:00-20:00"
+    found = calendar_occurrences(
+        route, TZ, date(2026, 1, 1), _local("2026-01-05T00:00"), _local("2026-01-06T00:00")
+    )
+    assert [(o.start, o.due) for o in found] == [
+        (_local("2026-01-05T09:00"), _local("2026-01-05T15:00")),
+        (_local("2026-01-05T15:00"), _local("2026-01-06T09:00")),
+    ]
+    raw["inspections"] = {
+        "routes": [
+            {
+                "id": "a",
+                "name": "x",
+                "machines": ["p-1", "nope"],
+                "times": ["09:00"],
+                "shift": "早班",
+            },
+            {"id": "a", "name": "y", "machines": ["p-1"]},
+        ]
+    }
+    with pytest.raises(SiteError) as caught:
+        parse_site(raw)
+    assert caught.value.errors == [
+        "inspections.routes[0].machines[1]: unknown equipment 'nope'",
+        "inspections.routes[0].shift: no shift '早班' in shifts.rota",
+        "inspections.routes[1].id: duplicate route id 'a'",
+        "inspections.routes[1]: Value error, give exactly one schedule: every, weekdays/times, "
+        "run_hours or starts",
+    ]
